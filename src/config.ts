@@ -1,0 +1,263 @@
+/**
+ * The only module that reads the environment. Everything else receives a `Config`.
+ * Unset values take embedded defaults: local Postgres and Redis on this machine and the local chain.
+ */
+import { z } from "zod";
+import { DEFAULT_TIERS, validateTiers, type DiscountTier } from "./core/tiers.ts";
+import { parseUnits, USDC_DECIMALS } from "./core/units.ts";
+import { DEMO_ADDRESSES } from "./localnet/demo-addresses.ts";
+
+export const STAKING_PROGRAM_PLACEHOLDER_ID = "Fg6PaFpoGXkYsidMpWTK6W2BeZ7FEfcYkg476zPFsLnS";
+export const SOLANA_DEVNET_CAIP2 = "solana:EtWTRABZaYq6iMfeYKouRu166VU2xqa1";
+export const SOLANA_MAINNET_CAIP2 = "solana:5eykt4UsFv8P8NJdTREpY1vzqKqZKvdp";
+
+const BASE58_ADDRESS = /^[1-9A-HJ-NP-Za-km-z]{32,44}$/;
+const address = () => z.string().regex(BASE58_ADDRESS, "must be a base58 Solana address");
+const url = (protocols: string[]) =>
+  z.string().refine((v) => {
+    try {
+      return protocols.includes(new URL(v).protocol);
+    } catch {
+      return false;
+    }
+  }, `must be a ${protocols.map((p) => p.replace(":", "")).join(" or ")} URL`);
+const port = () => z.coerce.number().int("must be an integer").min(1, "must be 1..65535").max(65535, "must be 1..65535");
+const bps = () => z.coerce.number().int("must be an integer").min(0, "must be 0..10000").max(10_000, "must be 0..10000");
+const secret = () => z.string().min(16, "must be at least 16 characters");
+const jsonText = <T extends z.ZodType>(schema: T) =>
+  z.string().transform((text, ctx) => {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(text);
+    } catch {
+      ctx.addIssue({ code: "custom", message: "must be valid JSON" });
+      return z.NEVER;
+    }
+    const result = schema.safeParse(parsed);
+    if (!result.success) {
+      const issue = result.error.issues[0]!;
+      ctx.addIssue({ code: "custom", message: `${issue.path.join(".") || "value"}: ${issue.message}` });
+      return z.NEVER;
+    }
+    return result.data as z.output<T>;
+  });
+
+const tierSchema = z.array(
+  z.object({
+    name: z.string().min(1),
+    minStake: z.string().regex(/^\d+$/, "must be an integer string of KAMIYO base units").transform(BigInt),
+    discountBps: z.number().int().min(1).max(10_000),
+    priority: z.enum(["standard", "priority", "premium"]),
+  }),
+);
+
+const routeSchema = z.array(
+  z.object({
+    path: z.string().startsWith("/", "must start with /"),
+    method: z.enum(["GET", "POST", "PUT", "PATCH", "DELETE"]).default("GET"),
+    price: z.string().transform((v, ctx) => {
+      try {
+        return parseUnits(v, USDC_DECIMALS);
+      } catch (err) {
+        ctx.addIssue({ code: "custom", message: `price ${(err as Error).message}` });
+        return z.NEVER;
+      }
+    }),
+    description: z.string().default(""),
+  }),
+);
+
+const DEFAULT_ROUTES = JSON.stringify([
+  { path: "/api/premium", method: "GET", price: "0.10", description: "Premium API access" },
+]);
+
+const envSchema = z.object({
+  KAMIYO_CLUSTER: z.enum(["localnet", "devnet", "mainnet"]).default("localnet"),
+  LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+  DATABASE_URL: url(["postgres:", "postgresql:"]).default("postgres://postgres@127.0.0.1:5432/kamiyo_stake"),
+  REDIS_URL: url(["redis:", "rediss:"]).default("redis://127.0.0.1:6379"),
+  SOLANA_RPC_URL: url(["http:", "https:"]).default("http://127.0.0.1:8899"),
+  SOLANA_WS_URL: url(["ws:", "wss:"]).default("ws://127.0.0.1:8900"),
+  SOLANA_COMMITMENT: z.enum(["processed", "confirmed", "finalized"]).default("confirmed"),
+  STAKING_PROGRAM_ID: address().default(STAKING_PROGRAM_PLACEHOLDER_ID),
+  KAMIYO_MINT: address().default(DEMO_ADDRESSES.kamiyoMint),
+  USDC_MINT: address().default(DEMO_ADDRESSES.usdcMint),
+  HELIUS_API_KEY: z.string().min(1).optional(),
+  HELIUS_API_URL: url(["http:", "https:"]).optional(),
+  HELIUS_WEBHOOK_AUTH: secret().optional(),
+  PUBLIC_URL: url(["http:", "https:"]).optional(),
+  ADMIN_API_KEY: secret().optional(),
+  PORT: port().default(3000),
+  DISCOUNT_TIERS: jsonText(tierSchema).optional(),
+  X402_PAY_TO: address().default(DEMO_ADDRESSES.payTo),
+  X402_NETWORK: z.enum([SOLANA_DEVNET_CAIP2, SOLANA_MAINNET_CAIP2]).optional(),
+  X402_FACILITATOR_URL: url(["http:", "https:"]).optional(),
+  X402_FACILITATOR_KEYPAIR: z.string().min(1).optional(),
+  X402_ROUTES: jsonText(routeSchema).default(routeSchema.parse(JSON.parse(DEFAULT_ROUTES))),
+  X402_MAX_TIMEOUT_SECONDS: z.coerce.number().int().min(10).max(3600).default(60),
+  ADMIN_KEYPAIR_PATH: z.string().min(1).optional(),
+  JUPITER_API_URL: url(["http:", "https:"]).default("http://127.0.0.1:8902"),
+  JUPITER_API_KEY: z.string().min(1).optional(),
+  ALLOCATION_BPS: bps().default(3000),
+  PIPELINE_CRON: z
+    .string()
+    .regex(/^\S+( \S+){5}$/, "must be a 6-field cron pattern (seconds first)")
+    .default("0 0 2 * * *"),
+  SWAP_SLIPPAGE_BPS: bps().default(50),
+  SWAP_MAX_PRICE_IMPACT_BPS: bps().default(100),
+  ALERT_WEBHOOK_URL: url(["http:", "https:"]).optional(),
+  LOCALNET_STATE_DIR: z.string().min(1).default(".localnet"),
+  LOCALNET_HOST: z.string().min(1).default("127.0.0.1"),
+  LOCALNET_RPC_PORT: port().default(8899),
+  LOCALNET_SLOT_MS: z.coerce.number().int().min(1).max(10_000).default(400),
+  LOCALNET_WEBHOOK_URLS: z
+    .string()
+    .default("")
+    .transform((v) => v.split(",").map((s) => s.trim()).filter(Boolean))
+    .pipe(z.array(url(["http:", "https:"]))),
+});
+
+export type Commitment = "processed" | "confirmed" | "finalized";
+export type Cluster = "localnet" | "devnet" | "mainnet";
+
+export interface PaidRoute {
+  path: string;
+  method: "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
+  /** micro-USDC */
+  price: bigint;
+  description: string;
+}
+
+export interface Config {
+  cluster: Cluster;
+  logLevel: string;
+  databaseUrl: string;
+  redisUrl: string;
+  port: number;
+  publicUrl: string;
+  adminApiKey: string;
+  tiers: readonly DiscountTier[];
+  solana: {
+    rpcUrl: string;
+    wsUrl: string;
+    commitment: Commitment;
+    programId: string;
+    kamiyoMint: string;
+    usdcMint: string;
+  };
+  helius: { apiKey: string | undefined; apiUrl: string | undefined; webhookAuth: string };
+  x402: {
+    payTo: string;
+    network: string;
+    facilitatorUrl: string | undefined;
+    facilitatorKeypairPath: string;
+    routes: readonly PaidRoute[];
+    maxTimeoutSeconds: number;
+  };
+  jobs: {
+    adminKeypairPath: string;
+    jupiterApiUrl: string;
+    jupiterApiKey: string | undefined;
+    allocationBps: number;
+    pipelineCron: string;
+    slippageBps: number;
+    maxPriceImpactBps: number;
+    alertWebhookUrl: string | undefined;
+  };
+  localnet: {
+    stateDir: string;
+    host: string;
+    rpcPort: number;
+    slotMs: number;
+    webhookUrls: string[];
+  };
+}
+
+/** A configuration error: one line, naming the variable and what is wrong. Retrying does not help. */
+export class ConfigError extends Error {
+  override name = "ConfigError";
+}
+
+// Local-only defaults for secrets. Outside the local chain they must be set explicitly.
+const LOCAL_WEBHOOK_AUTH = "localnet-webhook-auth-0000";
+const LOCAL_ADMIN_KEY = "localnet-admin-key-00000";
+
+export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
+  const cleaned: Record<string, string> = {};
+  for (const key of Object.keys(envSchema.shape)) {
+    const value = env[key];
+    if (value !== undefined && value !== "") cleaned[key] = value;
+  }
+  const parsed = envSchema.safeParse(cleaned);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    const name = String(issue.path[0] ?? "environment");
+    throw new ConfigError(`${name}: ${issue.message}`);
+  }
+  const e = parsed.data;
+  const local = e.KAMIYO_CLUSTER === "localnet";
+  const requireOutsideLocal = (name: string, value: string | undefined, fallback: string): string => {
+    if (value !== undefined) return value;
+    if (local) return fallback;
+    throw new ConfigError(`${name}: required when KAMIYO_CLUSTER is ${e.KAMIYO_CLUSTER}`);
+  };
+  const tiers = e.DISCOUNT_TIERS ?? DEFAULT_TIERS;
+  const tierProblem = validateTiers(tiers);
+  if (tierProblem) throw new ConfigError(`DISCOUNT_TIERS: ${tierProblem}`);
+  const routeKeys = new Set<string>();
+  for (const r of e.X402_ROUTES) {
+    const key = `${r.method} ${r.path}`;
+    if (routeKeys.has(key)) throw new ConfigError(`X402_ROUTES: duplicate route ${key}`);
+    if (r.price <= 0n) throw new ConfigError(`X402_ROUTES: ${key} price must be positive`);
+    routeKeys.add(key);
+  }
+  const stateDir = e.LOCALNET_STATE_DIR;
+  return {
+    cluster: e.KAMIYO_CLUSTER,
+    logLevel: e.LOG_LEVEL,
+    databaseUrl: e.DATABASE_URL,
+    redisUrl: e.REDIS_URL,
+    port: e.PORT,
+    publicUrl: e.PUBLIC_URL ?? `http://127.0.0.1:${e.PORT}`,
+    adminApiKey: requireOutsideLocal("ADMIN_API_KEY", e.ADMIN_API_KEY, LOCAL_ADMIN_KEY),
+    tiers,
+    solana: {
+      rpcUrl: e.SOLANA_RPC_URL,
+      wsUrl: e.SOLANA_WS_URL,
+      commitment: e.SOLANA_COMMITMENT,
+      programId: e.STAKING_PROGRAM_ID,
+      kamiyoMint: e.KAMIYO_MINT,
+      usdcMint: e.USDC_MINT,
+    },
+    helius: {
+      apiKey: e.HELIUS_API_KEY,
+      apiUrl: e.HELIUS_API_URL,
+      webhookAuth: requireOutsideLocal("HELIUS_WEBHOOK_AUTH", e.HELIUS_WEBHOOK_AUTH, LOCAL_WEBHOOK_AUTH),
+    },
+    x402: {
+      payTo: e.X402_PAY_TO,
+      network: e.X402_NETWORK ?? (e.KAMIYO_CLUSTER === "mainnet" ? SOLANA_MAINNET_CAIP2 : SOLANA_DEVNET_CAIP2),
+      facilitatorUrl: e.X402_FACILITATOR_URL,
+      facilitatorKeypairPath: e.X402_FACILITATOR_KEYPAIR ?? `${stateDir}/wallets/facilitator.json`,
+      routes: e.X402_ROUTES,
+      maxTimeoutSeconds: e.X402_MAX_TIMEOUT_SECONDS,
+    },
+    jobs: {
+      adminKeypairPath: e.ADMIN_KEYPAIR_PATH ?? `${stateDir}/wallets/admin.json`,
+      jupiterApiUrl: e.JUPITER_API_URL,
+      jupiterApiKey: e.JUPITER_API_KEY,
+      allocationBps: e.ALLOCATION_BPS,
+      pipelineCron: e.PIPELINE_CRON,
+      slippageBps: e.SWAP_SLIPPAGE_BPS,
+      maxPriceImpactBps: e.SWAP_MAX_PRICE_IMPACT_BPS,
+      alertWebhookUrl: e.ALERT_WEBHOOK_URL,
+    },
+    localnet: {
+      stateDir,
+      host: e.LOCALNET_HOST,
+      rpcPort: e.LOCALNET_RPC_PORT,
+      slotMs: e.LOCALNET_SLOT_MS,
+      webhookUrls: e.LOCALNET_WEBHOOK_URLS,
+    },
+  };
+}

@@ -1,0 +1,208 @@
+/**
+ * Contracts between the local chain's parts: the chain core (chain.ts), the program models it hosts
+ * (staking-model/), and the JSON-RPC facade (rpc/). Amounts are bigint; addresses are base58 strings.
+ */
+
+export interface AccountState {
+  lamports: bigint;
+  data: Uint8Array;
+  /** base58 */
+  owner: string;
+  executable: boolean;
+  rentEpoch: bigint;
+}
+
+export interface KeyedAccount {
+  pubkey: string;
+  account: AccountState;
+}
+
+/** The validator's JSON form of a TransactionError, e.g. {"InstructionError":[0,{"Custom":6013}]} or "AccountNotFound". */
+export type TransactionErrorJson = string | Record<string, unknown>;
+
+export interface TokenBalance {
+  accountIndex: number;
+  mint: string;
+  owner: string;
+  programId: string;
+  amount: bigint;
+  decimals: number;
+}
+
+export interface TxRecord {
+  signature: string;
+  slot: bigint;
+  /** Unix seconds (the chain clock when it landed). */
+  blockTime: number;
+  /** Position of the transaction within its slot. */
+  indexWithinBlock: number;
+  /** The wire bytes as sent. */
+  raw: Uint8Array;
+  /** Static keys, then loaded writable, then loaded readonly (the order `accountIndex` refers to). */
+  accountKeys: string[];
+  loadedAddresses: { writable: string[]; readonly: string[] };
+  err: TransactionErrorJson | null;
+  fee: bigint;
+  logMessages: string[];
+  preBalances: bigint[];
+  postBalances: bigint[];
+  preTokenBalances: TokenBalance[];
+  postTokenBalances: TokenBalance[];
+  computeUnitsConsumed: bigint;
+}
+
+export interface SimulationResult {
+  err: TransactionErrorJson | null;
+  logs: string[];
+  unitsConsumed: bigint;
+  /** Post-state of the requested accounts, in request order (null when absent). */
+  accounts: (AccountState | null)[] | null;
+  replacementBlockhash: { blockhash: string; lastValidBlockHeight: bigint } | null;
+}
+
+export interface SignatureStatus {
+  slot: bigint;
+  err: TransactionErrorJson | null;
+  confirmationStatus: "processed" | "confirmed" | "finalized";
+}
+
+export interface SlotInfo {
+  slot: bigint;
+  parent: bigint;
+  root: bigint;
+}
+
+export interface AccountChange {
+  pubkey: string;
+  account: AccountState;
+  slot: bigint;
+}
+
+export interface TimeTravelTarget {
+  absoluteSlot?: bigint;
+  absoluteTimestamp?: bigint; // milliseconds, as surfpool takes it
+  absoluteEpoch?: bigint;
+}
+
+export interface ClockInfo {
+  slot: bigint;
+  epoch: bigint;
+  unixTimestamp: bigint;
+}
+
+export interface TokenAccountPatch {
+  amount?: bigint;
+  delegate?: string | null;
+  delegatedAmount?: bigint;
+  state?: "uninitialized" | "initialized" | "frozen";
+  closeAuthority?: string | null;
+}
+
+/** A JSON-RPC error in the validator's shape. */
+export class RpcError extends Error {
+  override name = "RpcError";
+  readonly code: number;
+  readonly data: unknown;
+  constructor(code: number, message: string, data?: unknown) {
+    super(message);
+    this.code = code;
+    this.data = data;
+  }
+}
+
+export interface ChainEvents {
+  slot: (info: SlotInfo) => void;
+  /** Emitted once per changed account per transaction, cheatcode or airdrop, after it is applied. */
+  account: (change: AccountChange) => void;
+  /** Emitted for every transaction that landed (successful or failed). */
+  transaction: (record: TxRecord) => void;
+}
+
+/** What the JSON-RPC facade needs from the chain core. */
+export interface ChainApi {
+  readonly genesisHash: string;
+  slot(): bigint;
+  blockHeight(): bigint;
+  epoch(): bigint;
+  clock(): ClockInfo;
+  latestBlockhash(): { blockhash: string; lastValidBlockHeight: bigint };
+  isBlockhashValid(blockhash: string): boolean;
+  getAccount(pubkey: string): AccountState | null;
+  /** Every account owned by `owner` (including closed ones never: closed accounts do not exist). */
+  getProgramAccounts(owner: string): Iterable<KeyedAccount>;
+  minimumBalanceForRentExemption(dataLength: number): bigint;
+  /** Lands the transaction or throws RpcError (-32002 with simulation details when preflight fails). */
+  sendTransaction(raw: Uint8Array, options: { skipPreflight: boolean }): string;
+  simulateTransaction(
+    raw: Uint8Array,
+    options: { sigVerify: boolean; replaceRecentBlockhash: boolean; accounts: string[] | null },
+  ): SimulationResult;
+  getTransaction(signature: string): TxRecord | null;
+  getSignatureStatus(signature: string): SignatureStatus | null;
+  requestAirdrop(pubkey: string, lamports: bigint): string;
+  /** surfnet_setAccount: fields not given keep their value (a new account starts empty, system-owned). */
+  setAccount(pubkey: string, patch: Partial<AccountState>): void;
+  /** surfnet_setTokenAccount: creates or updates the owner's associated token account for mint. */
+  setTokenAccount(owner: string, mint: string, patch: TokenAccountPatch, tokenProgram: string): string;
+  timeTravel(target: TimeTravelTarget): ClockInfo;
+  on<E extends keyof ChainEvents>(event: E, listener: ChainEvents[E]): unknown;
+  off<E extends keyof ChainEvents>(event: E, listener: ChainEvents[E]): unknown;
+  close(): void;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Program models: TypeScript stand-ins for on-chain programs that cannot be built here.
+
+export interface ModelAccountMeta {
+  pubkey: string;
+  isSigner: boolean;
+  isWritable: boolean;
+}
+
+export interface ModelInstruction {
+  programId: string;
+  accounts: ModelAccountMeta[];
+  data: Uint8Array;
+}
+
+/**
+ * The runtime a model executes in. Reads see the writes made earlier in the same transaction.
+ * On any thrown error the chain rolls back every account the transaction touched.
+ */
+export interface ModelContext {
+  /** Clock sysvar unix_timestamp (seconds). */
+  now(): bigint;
+  slot(): bigint;
+  getAccount(pubkey: string): AccountState | null;
+  /** Writes an account owned by the model's program (the runtime rejects writes to others). */
+  setAccount(pubkey: string, account: AccountState): void;
+  /**
+   * Cross-program invocation into a real program (System, Token, Token-2022, ATA) executed by LiteSVM.
+   * `pdaSigners` are program-derived addresses of the calling program that sign by seeds; every other
+   * signer must have signed the outer transaction. Throws ModelInstructionError with the callee's error.
+   */
+  invoke(ix: ModelInstruction, pdaSigners?: string[]): void;
+  /** Appends "Program log: <message>". */
+  log(message: string): void;
+  /** Appends "Program data: <base64>" (Anchor's emit!). */
+  emit(data: Uint8Array): void;
+  minimumBalanceForRentExemption(dataLength: number): bigint;
+  /** Charges compute units (for the "consumed N of M" log line). */
+  consume(units: number): void;
+}
+
+export interface ProgramModel {
+  readonly programId: string;
+  /** Executes one instruction addressed to this program. Throws ModelInstructionError on failure. */
+  execute(ix: ModelInstruction, ctx: ModelContext): void;
+}
+
+/** An instruction failed: `error` is the InstructionError JSON, e.g. {"Custom":6013} or "MissingRequiredSignature". */
+export class ModelInstructionError extends Error {
+  override name = "ModelInstructionError";
+  readonly error: string | Record<string, unknown>;
+  constructor(error: string | Record<string, unknown>, message?: string) {
+    super(message ?? (typeof error === "string" ? error : JSON.stringify(error)));
+    this.error = error;
+  }
+}
