@@ -1,0 +1,447 @@
+/**
+ * The local chain core: LiteSVM plus what a validator has and LiteSVM lacks — a slot that advances on its
+ * own, a window of recent blockhashes with real expiry, a clock on real time, transaction records with
+ * balances and logs, signature statuses, account-change events, and hosted program models.
+ */
+import { EventEmitter } from "node:events";
+import {
+  Keypair,
+  PublicKey,
+  SystemProgram,
+  Transaction,
+} from "@solana/web3.js";
+import { AccountLayout, ACCOUNT_SIZE, getAssociatedTokenAddressSync } from "@solana/spl-token";
+import { executeWithModels } from "./executor.ts";
+import { Svm, type ExecutionResult } from "./svm.ts";
+import { tokenBalances } from "./token-balances.ts";
+import { parseTransaction, signaturesVerify, type ParsedTransaction } from "./tx-parse.ts";
+import {
+  RpcError,
+  type AccountState,
+  type ChainApi,
+  type ChainEvents,
+  type ClockInfo,
+  type KeyedAccount,
+  type ProgramModel,
+  type SignatureStatus,
+  type SimulationResult,
+  type TimeTravelTarget,
+  type TokenAccountPatch,
+  type TransactionErrorJson,
+  type TxRecord,
+} from "./types.ts";
+
+/** Devnet's genesis hash: the chain presents itself as devnet (x402 knows only mainnet/devnet/testnet). */
+export const DEVNET_GENESIS_HASH = "EtWTRABZaYq6iMfeYKouRu166VU2xqa1wcaWoxPkrZBG";
+export const SLOTS_PER_EPOCH = 432_000n;
+const SYSTEM_PROGRAM = SystemProgram.programId.toBase58();
+const MAX_BLOCKHASH_AGE = 150;
+
+export interface ChainOptions {
+  /** Milliseconds per slot; 0 stops the slot timer (tests then move slots with advanceSlots/timeTravel). */
+  slotMs?: number;
+  /** How many blocks a blockhash stays valid (the validator's 150). */
+  blockhashValidity?: number;
+  models?: ProgramModel[];
+  startSlot?: bigint;
+}
+
+export interface SignatureInfo {
+  signature: string;
+  slot: bigint;
+  err: TransactionErrorJson | null;
+  blockTime: number;
+}
+
+const EMPTY = (): AccountState => ({
+  lamports: 0n,
+  data: new Uint8Array(0),
+  owner: SYSTEM_PROGRAM,
+  executable: false,
+  rentEpoch: 0n,
+});
+
+function sameAccount(a: AccountState | null, b: AccountState | null): boolean {
+  if (!a || !b) return a === b;
+  return (
+    a.lamports === b.lamports &&
+    a.owner === b.owner &&
+    a.executable === b.executable &&
+    Buffer.from(a.data.buffer, a.data.byteOffset, a.data.byteLength).equals(b.data)
+  );
+}
+
+function simulationFailure(err: TransactionErrorJson, logs: string[], units: bigint): RpcError {
+  let detail = typeof err === "string" ? err : JSON.stringify(err);
+  if (typeof err === "object" && Array.isArray(err.InstructionError)) {
+    const [index, inner] = err.InstructionError as [number, unknown];
+    const innerText =
+      typeof inner === "object" && inner !== null && "Custom" in inner
+        ? `custom program error: 0x${Number((inner as { Custom: number }).Custom).toString(16)}`
+        : String(typeof inner === "string" ? inner : JSON.stringify(inner));
+    detail = `Error processing Instruction ${index}: ${innerText}`;
+  } else if (err === "BlockhashNotFound") detail = "Blockhash not found";
+  else if (err === "AlreadyProcessed") detail = "This transaction has already been processed";
+  else if (err === "AccountNotFound") detail = "Attempt to debit an account but found no record of a prior credit.";
+  else if (err === "InsufficientFundsForFee") detail = "Insufficient funds for fee";
+  return new RpcError(-32002, `Transaction simulation failed: ${detail}`, {
+    err,
+    logs,
+    accounts: null,
+    unitsConsumed: Number(units),
+    returnData: null,
+  });
+}
+
+export class Chain extends EventEmitter implements ChainApi {
+  readonly genesisHash = DEVNET_GENESIS_HASH;
+  readonly svm = new Svm();
+  private readonly models: Map<string, ProgramModel>;
+  private readonly faucet = Keypair.generate();
+  private readonly cpiPayer = Keypair.generate();
+  private readonly validity: bigint;
+  private currentSlot: bigint;
+  private height: bigint;
+  private latest = "";
+  private readonly blockhashes = new Map<string, bigint>();
+  private timeOffsetMs = 0;
+  private indexInSlot = 0;
+  private readonly records = new Map<string, TxRecord>();
+  private readonly byAddress = new Map<string, string[]>();
+  private timer: NodeJS.Timeout | null = null;
+
+  constructor(options: ChainOptions = {}) {
+    super();
+    this.setMaxListeners(0);
+    this.models = new Map((options.models ?? []).map((m) => [m.programId, m]));
+    this.validity = BigInt(options.blockhashValidity ?? MAX_BLOCKHASH_AGE);
+    this.currentSlot = options.startSlot ?? 1000n;
+    this.height = this.currentSlot;
+    const rich = { data: new Uint8Array(0), owner: SYSTEM_PROGRAM, executable: false, rentEpoch: 0n };
+    this.svm.setAccount(this.faucet.publicKey.toBase58(), { ...rich, lamports: 1n << 62n });
+    this.svm.setAccount(this.cpiPayer.publicKey.toBase58(), { ...rich, lamports: 1n << 62n });
+    this.newBlockhash();
+    this.syncClock();
+    const slotMs = options.slotMs ?? 400;
+    if (slotMs > 0) this.timer = setInterval(() => this.advanceSlots(1), slotMs);
+  }
+
+  // ---- time ----
+
+  slot(): bigint {
+    return this.currentSlot;
+  }
+  blockHeight(): bigint {
+    return this.height;
+  }
+  epoch(): bigint {
+    return this.currentSlot / SLOTS_PER_EPOCH;
+  }
+  private unixNow(): bigint {
+    return BigInt(Math.floor((Date.now() + this.timeOffsetMs) / 1000));
+  }
+  private syncClock(): void {
+    this.svm.setClock(this.currentSlot, this.epoch(), this.unixNow());
+  }
+  clock(): ClockInfo {
+    return { slot: this.currentSlot, epoch: this.epoch(), unixTimestamp: this.unixNow() };
+  }
+
+  private newBlockhash(): void {
+    this.svm.native.expireBlockhash();
+    this.latest = this.svm.native.latestBlockhash();
+    this.blockhashes.set(this.latest, this.height + this.validity);
+    for (const [hash, lastValid] of this.blockhashes) {
+      if (lastValid < this.height) this.blockhashes.delete(hash);
+      else break; // insertion order is issue order, so the rest are younger
+    }
+  }
+
+  /** Moves the chain forward by `count` slots (one block each). */
+  advanceSlots(count: number): void {
+    for (let i = 0; i < count; i++) this.jumpTo(this.currentSlot + 1n);
+  }
+
+  private jumpTo(slot: bigint): void {
+    const parent = this.currentSlot;
+    this.height += slot - parent;
+    this.currentSlot = slot;
+    this.indexInSlot = 0;
+    this.newBlockhash();
+    this.syncClock();
+    this.emit("slot", { slot, parent, root: slot > 32n ? slot - 32n : 0n });
+  }
+
+  latestBlockhash(): { blockhash: string; lastValidBlockHeight: bigint } {
+    return { blockhash: this.latest, lastValidBlockHeight: this.blockhashes.get(this.latest)! };
+  }
+  isBlockhashValid(blockhash: string): boolean {
+    const lastValid = this.blockhashes.get(blockhash);
+    return lastValid !== undefined && this.height <= lastValid;
+  }
+
+  timeTravel(target: TimeTravelTarget): ClockInfo {
+    if (target.absoluteTimestamp !== undefined) {
+      this.timeOffsetMs = Number(target.absoluteTimestamp) - Date.now();
+      this.syncClock();
+    }
+    const slot =
+      target.absoluteSlot ?? (target.absoluteEpoch !== undefined ? target.absoluteEpoch * SLOTS_PER_EPOCH : undefined);
+    if (slot !== undefined) {
+      if (slot < this.currentSlot) throw new RpcError(-32602, `cannot travel back to slot ${slot} (now ${this.currentSlot})`);
+      if (slot > this.currentSlot) this.jumpTo(slot);
+    }
+    return this.clock();
+  }
+
+  // ---- accounts ----
+
+  getAccount(pubkey: string): AccountState | null {
+    return this.svm.getAccount(pubkey);
+  }
+  getProgramAccounts(owner: string): Iterable<KeyedAccount> {
+    return this.svm.programAccounts(owner);
+  }
+  minimumBalanceForRentExemption(dataLength: number): bigint {
+    return this.svm.minimumBalanceForRentExemption(dataLength);
+  }
+
+  setAccount(pubkey: string, patch: Partial<AccountState>): void {
+    const next = { ...(this.getAccount(pubkey) ?? EMPTY()), ...patch };
+    this.svm.setAccount(pubkey, next);
+    this.emit("account", { pubkey, account: this.getAccount(pubkey) ?? EMPTY(), slot: this.currentSlot });
+  }
+
+  setTokenAccount(owner: string, mint: string, patch: TokenAccountPatch, tokenProgram: string): string {
+    const address = getAssociatedTokenAddressSync(
+      new PublicKey(mint),
+      new PublicKey(owner),
+      true,
+      new PublicKey(tokenProgram),
+    ).toBase58();
+    const existing = this.getAccount(address);
+    const data = Buffer.alloc(ACCOUNT_SIZE);
+    if (existing && existing.data.length >= ACCOUNT_SIZE) Buffer.from(existing.data).copy(data, 0, 0, ACCOUNT_SIZE);
+    const fields =
+      existing && existing.data.length >= ACCOUNT_SIZE
+        ? AccountLayout.decode(existing.data)
+        : AccountLayout.decode(Buffer.alloc(ACCOUNT_SIZE));
+    fields.mint = new PublicKey(mint);
+    fields.owner = new PublicKey(owner);
+    if (!existing) fields.state = 1;
+    if (patch.amount !== undefined) fields.amount = patch.amount;
+    if (patch.delegate !== undefined) {
+      fields.delegateOption = patch.delegate ? 1 : 0;
+      fields.delegate = patch.delegate ? new PublicKey(patch.delegate) : PublicKey.default;
+    }
+    if (patch.delegatedAmount !== undefined) fields.delegatedAmount = patch.delegatedAmount;
+    if (patch.state !== undefined) fields.state = { uninitialized: 0, initialized: 1, frozen: 2 }[patch.state];
+    if (patch.closeAuthority !== undefined) {
+      fields.closeAuthorityOption = patch.closeAuthority ? 1 : 0;
+      fields.closeAuthority = patch.closeAuthority ? new PublicKey(patch.closeAuthority) : PublicKey.default;
+    }
+    AccountLayout.encode(fields, data);
+    const full = existing && existing.data.length > ACCOUNT_SIZE ? Buffer.concat([data, Buffer.from(existing.data).subarray(ACCOUNT_SIZE)]) : data;
+    this.setAccount(address, {
+      lamports: existing?.lamports ?? this.minimumBalanceForRentExemption(full.length),
+      data: full,
+      owner: tokenProgram,
+      executable: false,
+      rentEpoch: 0n,
+    });
+    return address;
+  }
+
+  // ---- transactions ----
+
+  private hasModelInstruction(p: ParsedTransaction): boolean {
+    return p.instructions.some((ix) => this.models.has(p.keys[ix.programIndex]!));
+  }
+
+  private snapshot(keys: readonly string[]): Map<string, AccountState | null> {
+    return new Map(keys.map((k) => [k, this.getAccount(k)]));
+  }
+
+  private restore(state: ReadonlyMap<string, AccountState | null>): void {
+    for (const [key, account] of state) this.svm.setAccount(key, account ?? EMPTY());
+  }
+
+  /** Runs the transaction against current state. On failure only the fee stays charged. */
+  private run(p: ParsedTransaction, pre: ReadonlyMap<string, AccountState | null>): ExecutionResult {
+    this.syncClock();
+    const payerKey = p.keys[0]!;
+    const chargeFee = () => {
+      const payer = this.getAccount(payerKey)!;
+      this.svm.setAccount(payerKey, { ...payer, lamports: payer.lamports - p.fee });
+    };
+    if (!this.hasModelInstruction(p)) {
+      const result = this.svm.execute(p.raw, p.legacy);
+      if (result.err) {
+        this.restore(pre);
+        chargeFee();
+      }
+      return result;
+    }
+    chargeFee();
+    return executeWithModels(p, {
+      svm: this.svm,
+      models: this.models,
+      cpiPayer: this.cpiPayer,
+      now: () => this.svm.unixTimestamp(),
+      slot: () => this.currentSlot,
+    });
+  }
+
+  /** Checks that decide whether a transaction can be processed at all (it is dropped, not landed, otherwise). */
+  private admissionError(p: ParsedTransaction): TransactionErrorJson | null {
+    if (this.records.has(p.signature)) return "AlreadyProcessed";
+    if (!this.isBlockhashValid(p.recentBlockhash)) return "BlockhashNotFound";
+    const payer = this.getAccount(p.keys[0]!);
+    if (!payer) return "AccountNotFound";
+    if (payer.lamports < p.fee) return "InsufficientFundsForFee";
+    return null;
+  }
+
+  sendTransaction(raw: Uint8Array, options: { skipPreflight: boolean }): string {
+    const p = parseTransaction(raw, (k) => this.getAccount(k));
+    if (!signaturesVerify(p)) throw new RpcError(-32003, "Transaction signature verification failure");
+    const refused = this.admissionError(p);
+    if (refused) {
+      // With preflight the validator answers the error; without it the transaction is accepted and never lands.
+      if (options.skipPreflight) return p.signature;
+      throw simulationFailure(refused, [], 0n);
+    }
+    const pre = this.snapshot(p.keys);
+    const result = this.run(p, pre);
+    if (result.err && !options.skipPreflight) {
+      this.restore(pre);
+      throw simulationFailure(result.err, result.logs, result.computeUnits);
+    }
+    this.land(p, pre, result);
+    return p.signature;
+  }
+
+  simulateTransaction(
+    raw: Uint8Array,
+    options: { sigVerify: boolean; replaceRecentBlockhash: boolean; accounts: string[] | null },
+  ): SimulationResult {
+    const p = parseTransaction(raw, (k) => this.getAccount(k));
+    if (options.sigVerify && !signaturesVerify(p)) {
+      throw new RpcError(-32003, "Transaction signature verification failure");
+    }
+    const blank = (err: TransactionErrorJson): SimulationResult => ({
+      err,
+      logs: [],
+      unitsConsumed: 0n,
+      accounts: null,
+      replacementBlockhash: null,
+    });
+    if (!options.replaceRecentBlockhash && !this.isBlockhashValid(p.recentBlockhash)) return blank("BlockhashNotFound");
+    const payer = this.getAccount(p.keys[0]!);
+    if (!payer) return blank("AccountNotFound");
+    if (payer.lamports < p.fee) return blank("InsufficientFundsForFee");
+    const pre = this.snapshot(p.keys);
+    const requested = options.accounts ?? [];
+    const preRequested = this.snapshot(requested);
+    try {
+      const result = this.run(p, pre);
+      return {
+        err: result.err,
+        logs: result.logs,
+        unitsConsumed: result.computeUnits,
+        accounts: options.accounts ? requested.map((k) => this.getAccount(k)) : null,
+        replacementBlockhash: options.replaceRecentBlockhash ? this.latestBlockhash() : null,
+      };
+    } finally {
+      this.restore(pre);
+      this.restore(preRequested);
+    }
+  }
+
+  private land(p: ParsedTransaction, pre: ReadonlyMap<string, AccountState | null>, result: ExecutionResult): void {
+    const post = this.snapshot(p.keys);
+    const get = (k: string) => this.getAccount(k);
+    const record: TxRecord = {
+      signature: p.signature,
+      slot: this.currentSlot,
+      blockTime: Number(this.unixNow()),
+      indexWithinBlock: this.indexInSlot++,
+      raw: p.raw,
+      accountKeys: p.keys,
+      loadedAddresses: p.loaded,
+      err: result.err,
+      fee: p.fee,
+      logMessages: result.logs,
+      preBalances: p.keys.map((k) => pre.get(k)?.lamports ?? 0n),
+      postBalances: p.keys.map((k) => post.get(k)?.lamports ?? 0n),
+      preTokenBalances: tokenBalances(p.keys, pre, get),
+      postTokenBalances: tokenBalances(p.keys, post, get),
+      computeUnitsConsumed: result.computeUnits,
+    };
+    this.records.set(p.signature, record);
+    for (const key of new Set(p.keys)) {
+      let list = this.byAddress.get(key);
+      if (!list) this.byAddress.set(key, (list = []));
+      list.push(p.signature);
+    }
+    p.keys.forEach((key, i) => {
+      if (!p.writable[i]) return;
+      const after = post.get(key) ?? null;
+      if (sameAccount(pre.get(key) ?? null, after)) return;
+      this.emit("account", { pubkey: key, account: after ?? EMPTY(), slot: this.currentSlot });
+    });
+    this.emit("transaction", record);
+  }
+
+  getTransaction(signature: string): TxRecord | null {
+    return this.records.get(signature) ?? null;
+  }
+
+  getSignatureStatus(signature: string): SignatureStatus | null {
+    const r = this.records.get(signature);
+    return r ? { slot: r.slot, err: r.err, confirmationStatus: "finalized" } : null;
+  }
+
+  /** Newest first, like getSignaturesForAddress. */
+  getSignaturesForAddress(address: string, options: { limit?: number; before?: string; until?: string } = {}): SignatureInfo[] {
+    const list = this.byAddress.get(address) ?? [];
+    const out: SignatureInfo[] = [];
+    let started = options.before === undefined;
+    for (let i = list.length - 1; i >= 0 && out.length < (options.limit ?? 1000); i--) {
+      const sig = list[i]!;
+      if (!started) {
+        started = sig === options.before;
+        continue;
+      }
+      if (sig === options.until) break;
+      const r = this.records.get(sig)!;
+      out.push({ signature: sig, slot: r.slot, err: r.err, blockTime: r.blockTime });
+    }
+    return out;
+  }
+
+  requestAirdrop(pubkey: string, lamports: bigint): string {
+    const tx = new Transaction({ feePayer: this.faucet.publicKey, recentBlockhash: this.latest }).add(
+      SystemProgram.transfer({ fromPubkey: this.faucet.publicKey, toPubkey: new PublicKey(pubkey), lamports }),
+    );
+    tx.sign(this.faucet);
+    return this.sendTransaction(tx.serialize(), { skipPreflight: false });
+  }
+
+  override on<E extends keyof ChainEvents>(event: E, listener: ChainEvents[E]): this {
+    return super.on(event, listener);
+  }
+  override off<E extends keyof ChainEvents>(event: E, listener: ChainEvents[E]): this {
+    return super.off(event, listener);
+  }
+
+  close(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+    this.removeAllListeners();
+  }
+}
+
+export function createChain(options: ChainOptions = {}): Chain {
+  return new Chain(options);
+}

@@ -1,0 +1,153 @@
+/**
+ * Thin adapter over LiteSVM's native binding: raw transaction bytes in, validator-shaped results out.
+ * LiteSVM's own signature and blockhash checks are off: the chain core checks signatures itself and keeps
+ * a window of recent blockhashes with real expiry (LiteSVM accepts only its single latest blockhash).
+ */
+import { createRequire } from "node:module";
+import { PublicKey } from "@solana/web3.js";
+import type { AccountState, TransactionErrorJson } from "./types.ts";
+
+const require = createRequire(import.meta.url);
+// The native binding takes raw transaction bytes; the kit-typed wrapper in litesvm's index does not.
+const native = require("litesvm/dist/internal.js") as typeof import("litesvm/dist/internal.js");
+
+type NativeSvm = InstanceType<typeof native.LiteSvm>;
+type NativeMeta = InstanceType<typeof native.TransactionMetadata>;
+type NativeFailed = InstanceType<typeof native.FailedTransactionMetadata>;
+
+function reverse(table: Record<string, unknown>): Map<number, string> {
+  const out = new Map<number, string>();
+  for (const [k, v] of Object.entries(table)) if (typeof v === "number") out.set(v, k);
+  return out;
+}
+// The enums are `const enum` in the typings but plain objects at run time.
+const runtime = native as unknown as Record<string, Record<string, unknown>>;
+const TX_ERRORS = reverse(runtime["TransactionErrorFieldless"]!);
+const IX_ERRORS = reverse(runtime["InstructionErrorFieldless"]!);
+
+export function instructionErrorJson(err: unknown): string | Record<string, unknown> {
+  if (typeof err === "number") return IX_ERRORS.get(err) ?? `InstructionError${err}`;
+  if (err instanceof native.InstructionErrorCustom) return { Custom: err.code };
+  if (err instanceof native.InstructionErrorBorshIo) return { BorshIoError: err.msg };
+  return String(err);
+}
+
+export function transactionErrorJson(err: ReturnType<NativeFailed["err"]>): TransactionErrorJson {
+  if (typeof err === "number") return TX_ERRORS.get(err) ?? `TransactionError${err}`;
+  if (err instanceof native.TransactionErrorInstructionError) {
+    return { InstructionError: [err.index, instructionErrorJson(err.err())] };
+  }
+  if (err instanceof native.TransactionErrorDuplicateInstruction) return { DuplicateInstruction: err.index };
+  if (err instanceof native.TransactionErrorInsufficientFundsForRent) {
+    return { InsufficientFundsForRent: { account_index: err.accountIndex } };
+  }
+  return { ProgramExecutionTemporarilyRestricted: { account_index: (err as { accountIndex: number }).accountIndex } };
+}
+
+export interface ExecutionResult {
+  err: TransactionErrorJson | null;
+  logs: string[];
+  computeUnits: bigint;
+}
+
+const keyBytes = (pubkey: string) => new PublicKey(pubkey).toBytes();
+
+export class Svm {
+  readonly native: NativeSvm;
+
+  constructor() {
+    this.native = new native.LiteSvm();
+    this.native.setSigverify(false);
+    this.native.setBlockhashCheck(false);
+    // The chain keeps its own transaction records and duplicate detection.
+    this.native.setTransactionHistory(0n);
+  }
+
+  getAccount(pubkey: string): AccountState | null {
+    const acc = this.native.getAccount(keyBytes(pubkey));
+    if (!acc || acc.lamports() === 0n) return null;
+    return {
+      lamports: acc.lamports(),
+      data: acc.data(),
+      owner: new PublicKey(acc.owner()).toBase58(),
+      executable: acc.executable(),
+      rentEpoch: acc.rentEpoch(),
+    };
+  }
+
+  /** Writes or (with lamports 0) removes an account. */
+  setAccount(pubkey: string, a: AccountState): void {
+    const data = a.lamports === 0n ? new Uint8Array(0) : a.data;
+    const owner = a.lamports === 0n ? PublicKey.default.toBytes() : keyBytes(a.owner);
+    this.native.setAccount(keyBytes(pubkey), new native.Account(a.lamports, data, owner, a.executable, a.rentEpoch));
+  }
+
+  *programAccounts(owner: string): Generator<{ pubkey: string; account: AccountState }> {
+    for (const entry of this.native.getProgramAccounts(keyBytes(owner))) {
+      const acc = entry.account();
+      if (acc.lamports() === 0n) continue;
+      yield {
+        pubkey: new PublicKey(entry.address).toBase58(),
+        account: {
+          lamports: acc.lamports(),
+          data: acc.data(),
+          owner,
+          executable: acc.executable(),
+          rentEpoch: acc.rentEpoch(),
+        },
+      };
+    }
+  }
+
+  execute(raw: Uint8Array, legacy: boolean): ExecutionResult {
+    const result = legacy ? this.native.sendLegacyTransaction(raw) : this.native.sendVersionedTransaction(raw);
+    return toResult(result);
+  }
+
+  simulate(raw: Uint8Array, legacy: boolean): ExecutionResult & { post: Map<string, AccountState | null> } {
+    const result = legacy ? this.native.simulateLegacyTransaction(raw) : this.native.simulateVersionedTransaction(raw);
+    if (result instanceof native.FailedTransactionMetadata) return { ...toResult(result), post: new Map() };
+    const post = new Map<string, AccountState | null>();
+    for (const entry of result.postAccounts()) {
+      const acc = entry.account();
+      post.set(
+        new PublicKey(entry.address).toBase58(),
+        acc.lamports() === 0n
+          ? null
+          : {
+              lamports: acc.lamports(),
+              data: acc.data(),
+              owner: new PublicKey(acc.owner()).toBase58(),
+              executable: acc.executable(),
+              rentEpoch: acc.rentEpoch(),
+            },
+      );
+    }
+    return { ...toResult(result.meta()), post };
+  }
+
+  minimumBalanceForRentExemption(len: number): bigint {
+    return this.native.minimumBalanceForRentExemption(BigInt(len));
+  }
+
+  setClock(slot: bigint, epoch: bigint, unixTimestamp: bigint): void {
+    const clock = this.native.getClock();
+    clock.slot = slot;
+    clock.epoch = epoch;
+    clock.leaderScheduleEpoch = epoch + 1n;
+    clock.unixTimestamp = unixTimestamp;
+    this.native.setClock(clock);
+  }
+
+  unixTimestamp(): bigint {
+    return this.native.getClock().unixTimestamp;
+  }
+}
+
+function toResult(r: NativeMeta | NativeFailed): ExecutionResult {
+  if (r instanceof native.FailedTransactionMetadata) {
+    const meta = r.meta();
+    return { err: transactionErrorJson(r.err()), logs: meta.logs(), computeUnits: meta.computeUnitsConsumed() };
+  }
+  return { err: null, logs: r.logs(), computeUnits: r.computeUnitsConsumed() };
+}
