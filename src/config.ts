@@ -12,7 +12,20 @@ export const SOLANA_DEVNET_CAIP2 = "solana:EtWTRABZaYq6iMfeYKouRu166VU2xqa1";
 export const SOLANA_MAINNET_CAIP2 = "solana:5eykt4UsFv8P8NJdTREpY1vzqKqZKvdp";
 
 const BASE58_ADDRESS = /^[1-9A-HJ-NP-Za-km-z]{32,44}$/;
-const address = () => z.string().regex(BASE58_ADDRESS, "must be a base58 Solana address");
+const BASE58_ALPHABET = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz";
+/** Byte length of a base58 string's decoding (each leading "1" is a zero byte). */
+function base58ByteLength(text: string): number {
+  let n = 0n;
+  for (const ch of text) n = n * 58n + BigInt(BASE58_ALPHABET.indexOf(ch));
+  const leadingZeros = text.length - text.replace(/^1+/, "").length;
+  return leadingZeros + (n === 0n ? 0 : Math.ceil(n.toString(16).length / 2));
+}
+// The length range alone admits strings that decode to 31 or 33+ bytes, which no public key is.
+const address = () =>
+  z
+    .string()
+    .regex(BASE58_ADDRESS, "must be a base58 Solana address")
+    .refine((v) => base58ByteLength(v) === 32, "must be a base58 Solana address (32 bytes)");
 const url = (protocols: string[]) =>
   z.string().refine((v) => {
     try {
@@ -95,6 +108,12 @@ const envSchema = z.object({
   X402_FACILITATOR_KEYPAIR: z.string().min(1).optional(),
   X402_ROUTES: jsonText(routeSchema).default(routeSchema.parse(JSON.parse(DEFAULT_ROUTES))),
   X402_MAX_TIMEOUT_SECONDS: z.coerce.number().int().min(10).max(3600).default(60),
+  X402_STAKING_URL: url(["http:", "https:"]).default("https://kamiyo.ai/stake"),
+  X402_CORS_ORIGINS: z
+    .string()
+    .default("*")
+    .transform((v) => v.split(",").map((s) => s.trim()).filter(Boolean))
+    .pipe(z.array(z.union([z.literal("*"), url(["http:", "https:"])])).min(1, "must name at least one origin or *")),
   ADMIN_KEYPAIR_PATH: z.string().min(1).optional(),
   JUPITER_API_URL: url(["http:", "https:"]).default("http://127.0.0.1:8902"),
   JUPITER_API_KEY: z.string().min(1).optional(),
@@ -153,6 +172,10 @@ export interface Config {
     facilitatorKeypairPath: string;
     routes: readonly PaidRoute[];
     maxTimeoutSeconds: number;
+    /** Where the 402 answer's staking hint sends people. */
+    stakingUrl: string;
+    /** Origins allowed to call paid routes from a browser; ["*"] allows any. */
+    corsOrigins: string[];
   };
   jobs: {
     adminKeypairPath: string;
@@ -241,6 +264,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       facilitatorKeypairPath: e.X402_FACILITATOR_KEYPAIR ?? `${stateDir}/wallets/facilitator.json`,
       routes: e.X402_ROUTES,
       maxTimeoutSeconds: e.X402_MAX_TIMEOUT_SECONDS,
+      stakingUrl: e.X402_STAKING_URL,
+      corsOrigins: e.X402_CORS_ORIGINS,
     },
     jobs: {
       adminKeypairPath: e.ADMIN_KEYPAIR_PATH ?? `${stateDir}/wallets/admin.json`,
