@@ -3,6 +3,7 @@ import BN from "bn.js";
 import { PublicKey } from "@solana/web3.js";
 import {
   accountsCoder,
+  stakingCoder,
   STAKE_POOL_DISCRIMINATOR,
   STAKE_POOL_SIZE,
   USER_STAKE_DISCRIMINATOR,
@@ -128,60 +129,63 @@ export function decodeStakePool(data: Uint8Array): StakePoolAccount {
   };
 }
 
-async function encodePadded(name: string, value: Record<string, unknown>, size: number): Promise<Buffer> {
-  const encoded = await accountsCoder.encode(name, value);
-  if (encoded.length > size) throw new RangeError(`${name} encodes to ${encoded.length} bytes, above ${size}`);
+/** Discriminator + Borsh, unpadded: what Anchor's `try_serialize` writes from offset 0. */
+export function serializeUserStake(a: UserStakeAccount): Buffer {
+  const body = stakingCoder.types.encode("UserStake", {
+    owner: new PublicKey(a.owner),
+    pool: new PublicKey(a.pool),
+    staked_amount: bn(a.stakedAmount),
+    total_rewards_earned: bn(a.totalRewardsEarned),
+    rewards_claimed: bn(a.rewardsClaimed),
+    stake_timestamp: bn(a.stakeTimestamp),
+    last_claim_timestamp: bn(a.lastClaimTimestamp),
+    tier: { [a.tier]: {} },
+    reward_debt: bn(a.rewardDebt),
+    cooldown_end: a.cooldownEnd === null ? null : bn(a.cooldownEnd),
+    cooldown_amount: bn(a.cooldownAmount),
+    bump: a.bump,
+  });
+  return Buffer.concat([USER_STAKE_DISCRIMINATOR, body]);
+}
+
+export function serializeStakePool(p: StakePoolAccount): Buffer {
+  const body = stakingCoder.types.encode("StakePool", {
+    admin: new PublicKey(p.admin),
+    mint: new PublicKey(p.mint),
+    stake_vault: new PublicKey(p.stakeVault),
+    reward_vault: new PublicKey(p.rewardVault),
+    total_staked: bn(p.totalStaked),
+    total_stakers: bn(p.totalStakers),
+    apy_free: p.apyFree,
+    apy_pro: p.apyPro,
+    apy_team: p.apyTeam,
+    apy_enterprise: p.apyEnterprise,
+    cooldown_period: bn(p.cooldownPeriod),
+    min_stake_amount: bn(p.minStakeAmount),
+    created_at: bn(p.createdAt),
+    last_update_timestamp: bn(p.lastUpdateTimestamp),
+    reward_per_token_stored: bn(p.rewardPerTokenStored),
+    is_active: p.isActive,
+    bump: p.bump,
+    stake_vault_bump: p.stakeVaultBump,
+    reward_vault_bump: p.rewardVaultBump,
+  });
+  return Buffer.concat([STAKE_POOL_DISCRIMINATOR, body]);
+}
+
+function padded(bytes: Buffer, size: number): Buffer {
+  if (bytes.length > size) throw new RangeError(`account encodes to ${bytes.length} bytes, above ${size}`);
   const out = Buffer.alloc(size);
-  encoded.copy(out);
+  bytes.copy(out);
   return out;
 }
 
-/** Encodes as the program writes it: Borsh, then zero padding up to the 147-byte allocation. */
-export function encodeUserStake(a: UserStakeAccount): Promise<Buffer> {
-  return encodePadded(
-    "UserStake",
-    {
-      owner: new PublicKey(a.owner),
-      pool: new PublicKey(a.pool),
-      staked_amount: bn(a.stakedAmount),
-      total_rewards_earned: bn(a.totalRewardsEarned),
-      rewards_claimed: bn(a.rewardsClaimed),
-      stake_timestamp: bn(a.stakeTimestamp),
-      last_claim_timestamp: bn(a.lastClaimTimestamp),
-      tier: { [a.tier]: {} },
-      reward_debt: bn(a.rewardDebt),
-      cooldown_end: a.cooldownEnd === null ? null : bn(a.cooldownEnd),
-      cooldown_amount: bn(a.cooldownAmount),
-      bump: a.bump,
-    },
-    USER_STAKE_SIZE,
-  );
+/** A freshly allocated UserStake as the program writes it: Borsh, then zeros up to 147 bytes. */
+export function encodeUserStake(a: UserStakeAccount): Buffer {
+  return padded(serializeUserStake(a), USER_STAKE_SIZE);
 }
 
-export function encodeStakePool(p: StakePoolAccount): Promise<Buffer> {
-  return encodePadded(
-    "StakePool",
-    {
-      admin: new PublicKey(p.admin),
-      mint: new PublicKey(p.mint),
-      stake_vault: new PublicKey(p.stakeVault),
-      reward_vault: new PublicKey(p.rewardVault),
-      total_staked: bn(p.totalStaked),
-      total_stakers: bn(p.totalStakers),
-      apy_free: p.apyFree,
-      apy_pro: p.apyPro,
-      apy_team: p.apyTeam,
-      apy_enterprise: p.apyEnterprise,
-      cooldown_period: bn(p.cooldownPeriod),
-      min_stake_amount: bn(p.minStakeAmount),
-      created_at: bn(p.createdAt),
-      last_update_timestamp: bn(p.lastUpdateTimestamp),
-      reward_per_token_stored: bn(p.rewardPerTokenStored),
-      is_active: p.isActive,
-      bump: p.bump,
-      stake_vault_bump: p.stakeVaultBump,
-      reward_vault_bump: p.rewardVaultBump,
-    },
-    STAKE_POOL_SIZE,
-  );
+/** A freshly allocated StakePool: Borsh, then zeros up to 212 bytes. */
+export function encodeStakePool(p: StakePoolAccount): Buffer {
+  return padded(serializeStakePool(p), STAKE_POOL_SIZE);
 }
