@@ -46,13 +46,6 @@ export interface ChainOptions {
   startSlot?: bigint;
 }
 
-export interface SignatureInfo {
-  signature: string;
-  slot: bigint;
-  err: TransactionErrorJson | null;
-  blockTime: number;
-}
-
 const EMPTY = (): AccountState => ({
   lamports: 0n,
   data: new Uint8Array(0),
@@ -402,22 +395,13 @@ export class Chain extends EventEmitter implements ChainApi {
     return r ? { slot: r.slot, err: r.err, confirmationStatus: "finalized" } : null;
   }
 
-  /** Newest first, like getSignaturesForAddress. */
-  getSignaturesForAddress(address: string, options: { limit?: number; before?: string; until?: string } = {}): SignatureInfo[] {
-    const list = this.byAddress.get(address) ?? [];
-    const out: SignatureInfo[] = [];
-    let started = options.before === undefined;
-    for (let i = list.length - 1; i >= 0 && out.length < (options.limit ?? 1000); i--) {
-      const sig = list[i]!;
-      if (!started) {
-        started = sig === options.before;
-        continue;
-      }
-      if (sig === options.until) break;
-      const r = this.records.get(sig)!;
-      out.push({ signature: sig, slot: r.slot, err: r.err, blockTime: r.blockTime });
-    }
-    return out;
+  /** Signatures of landed transactions that include `address`, oldest first (landing order). */
+  addressSignatures(address: string): readonly string[] {
+    return this.byAddress.get(address) ?? [];
+  }
+
+  transactionCount(): bigint {
+    return BigInt(this.records.size);
   }
 
   requestAirdrop(pubkey: string, lamports: bigint): string {

@@ -139,11 +139,10 @@ export interface ChainApi {
   ): SimulationResult;
   getTransaction(signature: string): TxRecord | null;
   getSignatureStatus(signature: string): SignatureStatus | null;
-  /** Signatures of landed transactions that include `address`, newest first. */
-  getSignaturesForAddress(
-    address: string,
-    options?: { limit?: number; before?: string; until?: string },
-  ): Array<{ signature: string; slot: bigint; err: TransactionErrorJson | null; blockTime: number }>;
+  /** Signatures of landed transactions that include `address`, oldest first (landing order). */
+  addressSignatures(address: string): readonly string[];
+  /** Transactions landed since genesis. */
+  transactionCount(): bigint;
   requestAirdrop(pubkey: string, lamports: bigint): string;
   /** surfnet_setAccount: fields not given keep their value (a new account starts empty, system-owned). */
   setAccount(pubkey: string, patch: Partial<AccountState>): void;

@@ -1,0 +1,53 @@
+/** `kamiyo-stake localnet [--seed-demo]`: the local chain in the foreground until SIGINT/SIGTERM. */
+import { formatUnits, KAMIYO_DECIMALS } from "../../core/units.ts";
+import { startLocalnet } from "../../localnet/server.ts";
+import { UsageError, type CommandModule } from "../command.ts";
+
+export default {
+  usage: `Usage: kamiyo-stake localnet [--seed-demo] [--port N] [--slot-ms N]
+
+Runs a local Solana chain (LiteSVM) behind Solana JSON-RPC over HTTP and websockets, presenting itself
+as devnet, with a model of the KAMIYO staking program at STAKING_PROGRAM_ID.
+
+Options:
+  --seed-demo   create the KAMIYO and USDC mints, the pool and stakers in every tier (keypairs are
+                written to LOCALNET_STATE_DIR/wallets)
+  --port N      JSON-RPC HTTP port (default LOCALNET_RPC_PORT, 8899); websockets listen on N+1
+  --slot-ms N   milliseconds per slot (default LOCALNET_SLOT_MS, 400)
+  -h, --help    show this help`,
+  options: { "seed-demo": { type: "boolean" }, port: { type: "string" }, "slot-ms": { type: "string" } },
+  async run(args, ctx) {
+    const config = ctx.config();
+    const int = (name: string, fallback: number, min: number, max: number) => {
+      const raw = args.values[name];
+      if (raw === undefined) return fallback;
+      const n = Number(raw);
+      if (!Number.isInteger(n) || n < min || n > max) throw new UsageError(`--${name} must be an integer in ${min}..${max}`);
+      return n;
+    };
+    const logger = ctx.logger("localnet");
+    const net = await startLocalnet({
+      host: config.localnet.host,
+      rpcPort: int("port", config.localnet.rpcPort, 0, 65534),
+      slotMs: int("slot-ms", config.localnet.slotMs, 1, 10_000),
+      programId: config.solana.programId,
+      seedDemo: args.values["seed-demo"] === true,
+      stateDir: config.localnet.stateDir,
+      webhook: { urls: config.localnet.webhookUrls, authHeader: config.helius.webhookAuth },
+      logger,
+    });
+    ctx.stdout.write(`local chain (devnet-compatible) at ${net.httpUrl} (websocket ${net.wsUrl})\n`);
+    ctx.stdout.write(`staking program ${config.solana.programId}\n`);
+    if (net.seed) {
+      const s = net.seed;
+      ctx.stdout.write(`KAMIYO mint ${s.kamiyoMint} (Token-2022, 9 decimals)\nUSDC mint   ${s.usdcMint} (6 decimals)\n`);
+      ctx.stdout.write(`pool ${s.pool} (admin ${s.admin})\nx402 payTo ${s.payTo}\n\ndemo wallets (keypairs in ${s.walletsDir}):\n`);
+      for (const w of s.wallets) {
+        const cooldown = w.cooldown > 0n ? `, ${formatUnits(w.cooldown, KAMIYO_DECIMALS)} in cooldown` : "";
+        ctx.stdout.write(`  ${w.name.padEnd(10)} ${w.address}  staked ${formatUnits(w.staked, KAMIYO_DECIMALS)} KAMIYO${cooldown}\n`);
+      }
+    }
+    await new Promise<void>((resolve) => ctx.signal.addEventListener("abort", () => resolve(), { once: true }));
+    await net.close();
+  },
+} satisfies CommandModule;

@@ -1,0 +1,291 @@
+/**
+ * SPL Token and Token-2022 account layouts, read for jsonParsed encodings and getTokenAccountBalance.
+ * Offsets are the programs' fixed Pack layouts; Token-2022 extensions follow as TLV entries.
+ */
+import type { AccountState, ChainApi } from "../types.ts";
+import { encodeBase58 } from "./base58.ts";
+
+export const TOKEN_PROGRAM_ID = "TokenkegQfeZyiNwAJbNbGKPFXCWuBvf9Ss623VQ5DA";
+export const TOKEN_2022_PROGRAM_ID = "TokenzQdBNbLqP5VEhdkAS6EPFLC1PHnBqCXEpPxuEb";
+
+export const TOKEN_ACCOUNT_SIZE = 165;
+export const MINT_SIZE = 82;
+export const MULTISIG_SIZE = 355;
+const ACCOUNT_TYPE_MINT = 1;
+const ACCOUNT_TYPE_ACCOUNT = 2;
+
+export function isTokenProgram(owner: string): boolean {
+  return owner === TOKEN_PROGRAM_ID || owner === TOKEN_2022_PROGRAM_ID;
+}
+
+export interface UiTokenAmount {
+  amount: string;
+  decimals: number;
+  uiAmount: number;
+  uiAmountString: string;
+}
+
+/** The validator's UiTokenAmount: uiAmount as `amount as f64 / 10^decimals`, uiAmountString trimmed of zeros. */
+export function uiTokenAmount(amount: bigint, decimals: number): UiTokenAmount {
+  const digits = amount.toString();
+  let uiAmountString = digits;
+  if (decimals > 0) {
+    const padded = digits.padStart(decimals + 1, "0");
+    const whole = padded.slice(0, padded.length - decimals);
+    const fraction = padded.slice(padded.length - decimals).replace(/0+$/, "");
+    uiAmountString = fraction ? `${whole}.${fraction}` : whole;
+  }
+  return { amount: digits, decimals, uiAmount: Number(amount) / 10 ** decimals, uiAmountString };
+}
+
+const key = (data: Uint8Array, offset: number) => encodeBase58(data.subarray(offset, offset + 32));
+const view = (data: Uint8Array) => new DataView(data.buffer, data.byteOffset, data.byteLength);
+
+/** COption<Pubkey>: u32 tag then 32 bytes. */
+function coptionKey(data: Uint8Array, offset: number): string | null {
+  return view(data).getUint32(offset, true) === 1 ? key(data, offset + 4) : null;
+}
+
+/** OptionalNonZeroPubkey (Token-2022 extensions): all zero bytes mean none. */
+function nonZeroKey(data: Uint8Array, offset: number): string | null {
+  const bytes = data.subarray(offset, offset + 32);
+  return bytes.some((b) => b !== 0) ? encodeBase58(bytes) : null;
+}
+
+export interface TokenAccountInfo {
+  mint: string;
+  owner: string;
+  amount: bigint;
+  delegate: string | null;
+  state: "uninitialized" | "initialized" | "frozen";
+  isNative: bigint | null;
+  delegatedAmount: bigint;
+  closeAuthority: string | null;
+  extensions: Uint8Array | null;
+}
+
+export interface MintInfo {
+  mintAuthority: string | null;
+  supply: bigint;
+  decimals: number;
+  isInitialized: boolean;
+  freezeAuthority: string | null;
+  extensions: Uint8Array | null;
+}
+
+const STATES = ["uninitialized", "initialized", "frozen"] as const;
+
+function tlvOf(data: Uint8Array, accountType: number): Uint8Array | null | undefined {
+  if (data.length === TOKEN_ACCOUNT_SIZE || data.length === MINT_SIZE) return null;
+  if (data.length <= TOKEN_ACCOUNT_SIZE) return undefined;
+  return data[TOKEN_ACCOUNT_SIZE] === accountType ? data.subarray(TOKEN_ACCOUNT_SIZE + 1) : undefined;
+}
+
+/** The token account in `account`, or null when it is not one (wrong owner, size or state). */
+export function readTokenAccount(account: AccountState): TokenAccountInfo | null {
+  if (!isTokenProgram(account.owner)) return null;
+  const data = account.data;
+  if (data.length < TOKEN_ACCOUNT_SIZE) return null;
+  let extensions: Uint8Array | null = null;
+  if (data.length !== TOKEN_ACCOUNT_SIZE) {
+    if (account.owner !== TOKEN_2022_PROGRAM_ID) return null;
+    const tlv = tlvOf(data, ACCOUNT_TYPE_ACCOUNT);
+    if (tlv === undefined) return null;
+    extensions = tlv;
+  }
+  const dv = view(data);
+  const state = STATES[data[108]!];
+  if (state === undefined || state === "uninitialized") return null;
+  return {
+    mint: key(data, 0),
+    owner: key(data, 32),
+    amount: dv.getBigUint64(64, true),
+    delegate: coptionKey(data, 72),
+    state,
+    isNative: dv.getUint32(109, true) === 1 ? dv.getBigUint64(113, true) : null,
+    delegatedAmount: dv.getBigUint64(121, true),
+    closeAuthority: coptionKey(data, 129),
+    extensions,
+  };
+}
+
+export function readMint(account: AccountState): MintInfo | null {
+  if (!isTokenProgram(account.owner)) return null;
+  const data = account.data;
+  let extensions: Uint8Array | null = null;
+  if (data.length !== MINT_SIZE) {
+    if (account.owner !== TOKEN_2022_PROGRAM_ID || data.length <= TOKEN_ACCOUNT_SIZE) return null;
+    const tlv = tlvOf(data, ACCOUNT_TYPE_MINT);
+    if (!tlv) return null;
+    extensions = tlv;
+  }
+  if (data[45] !== 1) return null;
+  return {
+    mintAuthority: coptionKey(data, 0),
+    supply: view(data).getBigUint64(36, true),
+    decimals: data[44]!,
+    isInitialized: true,
+    freezeAuthority: coptionKey(data, 46),
+    extensions,
+  };
+}
+
+/** Decimals of `mint` as the chain holds it now, or null. */
+export function mintDecimals(chain: ChainApi, mint: string): number | null {
+  const account = chain.getAccount(mint);
+  return account ? (readMint(account)?.decimals ?? null) : null;
+}
+
+const EXTENSION_NAMES = [
+  "uninitialized",
+  "transferFeeConfig",
+  "transferFeeAmount",
+  "mintCloseAuthority",
+  "confidentialTransferMint",
+  "confidentialTransferAccount",
+  "defaultAccountState",
+  "immutableOwner",
+  "memoTransfer",
+  "nonTransferable",
+  "interestBearingConfig",
+  "cpiGuard",
+  "permanentDelegate",
+  "nonTransferableAccount",
+  "transferHook",
+  "transferHookAccount",
+  "confidentialTransferFeeConfig",
+  "confidentialTransferFeeAmount",
+  "metadataPointer",
+  "tokenMetadata",
+  "groupPointer",
+  "tokenGroup",
+  "groupMemberPointer",
+  "tokenGroupMember",
+  "confidentialMintBurn",
+  "scaledUiAmountConfig",
+  "pausableConfig",
+  "pausableAccount",
+];
+
+type UiExtension = { extension: string; state?: Record<string, unknown> };
+
+function uiExtension(type: number, value: Uint8Array): UiExtension {
+  const name = EXTENSION_NAMES[type];
+  const dv = view(value);
+  const state = (s: Record<string, unknown>): UiExtension => ({ extension: name!, state: s });
+  switch (name) {
+    case "immutableOwner":
+    case "nonTransferable":
+    case "nonTransferableAccount":
+    case "pausableAccount":
+      return value.length === 0 ? { extension: name } : { extension: "unparseableExtension" };
+    case "mintCloseAuthority":
+      if (value.length === 32) return state({ closeAuthority: nonZeroKey(value, 0) });
+      break;
+    case "permanentDelegate":
+      if (value.length === 32) return state({ delegate: nonZeroKey(value, 0) });
+      break;
+    case "transferFeeAmount":
+      if (value.length === 8) return state({ withheldAmount: dv.getBigUint64(0, true) });
+      break;
+    case "defaultAccountState":
+      if (value.length === 1 && STATES[value[0]!]) return state({ accountState: STATES[value[0]!] });
+      break;
+    case "memoTransfer":
+      if (value.length === 1) return state({ requireIncomingTransferMemos: value[0] === 1 });
+      break;
+    case "cpiGuard":
+      if (value.length === 1) return state({ lockCpi: value[0] === 1 });
+      break;
+    case "transferHookAccount":
+      if (value.length === 1) return state({ transferring: value[0] === 1 });
+      break;
+    case "transferHook":
+      if (value.length === 64) return state({ authority: nonZeroKey(value, 0), programId: nonZeroKey(value, 32) });
+      break;
+    case "metadataPointer":
+      if (value.length === 64) return state({ authority: nonZeroKey(value, 0), metadataAddress: nonZeroKey(value, 32) });
+      break;
+    case "groupPointer":
+      if (value.length === 64) return state({ authority: nonZeroKey(value, 0), groupAddress: nonZeroKey(value, 32) });
+      break;
+    case "groupMemberPointer":
+      if (value.length === 64) return state({ authority: nonZeroKey(value, 0), memberAddress: nonZeroKey(value, 32) });
+      break;
+    case "pausableConfig":
+      if (value.length === 33) return state({ authority: nonZeroKey(value, 0), paused: value[32] === 1 });
+      break;
+  }
+  return { extension: "unparseableExtension" };
+}
+
+/** Token-2022 TLV entries as the validator's UiExtension list (shapes it cannot read become unparseableExtension). */
+export function uiExtensions(tlv: Uint8Array): UiExtension[] {
+  const out: UiExtension[] = [];
+  const dv = view(tlv);
+  let offset = 0;
+  while (offset + 4 <= tlv.length) {
+    const type = dv.getUint16(offset, true);
+    const length = dv.getUint16(offset + 2, true);
+    if (type === 0) break;
+    const value = tlv.subarray(offset + 4, offset + 4 + length);
+    if (value.length !== length) break;
+    out.push(uiExtension(type, value));
+    offset += 4 + length;
+  }
+  return out;
+}
+
+/**
+ * The jsonParsed `data` member for a token-program account, or null when the validator would fall back to
+ * base64 (not a token account, or a token account whose mint is missing).
+ */
+export function parseTokenProgramAccount(chain: ChainApi, account: AccountState): Record<string, unknown> | null {
+  const program = account.owner === TOKEN_PROGRAM_ID ? "spl-token" : account.owner === TOKEN_2022_PROGRAM_ID ? "spl-token-2022" : null;
+  if (program === null) return null;
+  const space = account.data.length;
+  const tokenAccount = readTokenAccount(account);
+  if (tokenAccount) {
+    const decimals = mintDecimals(chain, tokenAccount.mint);
+    if (decimals === null) return null;
+    const info: Record<string, unknown> = {
+      isNative: tokenAccount.isNative !== null,
+      mint: tokenAccount.mint,
+      owner: tokenAccount.owner,
+      state: tokenAccount.state,
+      tokenAmount: uiTokenAmount(tokenAccount.amount, decimals),
+    };
+    if (tokenAccount.delegate !== null) {
+      info.delegate = tokenAccount.delegate;
+      info.delegatedAmount = uiTokenAmount(tokenAccount.delegatedAmount, decimals);
+    }
+    if (tokenAccount.isNative !== null) info.rentExemptReserve = uiTokenAmount(tokenAccount.isNative, decimals);
+    if (tokenAccount.closeAuthority !== null) info.closeAuthority = tokenAccount.closeAuthority;
+    if (tokenAccount.extensions) info.extensions = uiExtensions(tokenAccount.extensions);
+    return { program, parsed: { info, type: "account" }, space };
+  }
+  const mint = readMint(account);
+  if (mint) {
+    const info: Record<string, unknown> = {
+      decimals: mint.decimals,
+      freezeAuthority: mint.freezeAuthority,
+      isInitialized: mint.isInitialized,
+      mintAuthority: mint.mintAuthority,
+      supply: mint.supply.toString(),
+    };
+    if (mint.extensions) info.extensions = uiExtensions(mint.extensions);
+    return { program, parsed: { info, type: "mint" }, space };
+  }
+  if (space === MULTISIG_SIZE && account.data[2] === 1) {
+    const data = account.data;
+    const numValidSigners = data[1]!;
+    const signers: string[] = [];
+    for (let i = 0; i < numValidSigners && i < 11; i++) signers.push(key(data, 3 + 32 * i));
+    return {
+      program,
+      parsed: { info: { isInitialized: true, numRequiredSigners: data[0], numValidSigners, signers }, type: "multisig" },
+      space,
+    };
+  }
+  return null;
+}
