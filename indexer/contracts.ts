@@ -1,0 +1,53 @@
+/**
+ * What the indexer offers the rest of the service. The API process uses these to accept webhook
+ * deliveries and to resync a wallet on demand; the paywall's tier cache listens on STAKE_CHANGES_CHANNEL.
+ */
+import type { Kysely } from "kysely";
+import type { Database } from "../src/db/schema.ts";
+
+/** Postgres NOTIFY channel announcing every applied stake change (sent inside the writing transaction). */
+export const STAKE_CHANGES_CHANNEL = "stake_changes";
+
+/** The JSON payload of a STAKE_CHANGES_CHANNEL notification. u64 values are decimal strings. */
+export interface StakeChangeNotice {
+  owner: string;
+  pool: string;
+  address: string;
+  tier: string;
+  discountBps: number;
+  effectiveStake: string;
+  slot: string;
+}
+
+/** Postgres NOTIFY channel that wakes the indexer leader when a webhook delivery is stored. */
+export const WEBHOOK_INBOX_CHANNEL = "webhook_inbox";
+
+/** Status the indexer persists (indexer_state key "status") so other processes can serve /ready and /metrics. */
+export interface IndexerStatusSnapshot {
+  /** Set once the first full backfill has been applied. */
+  backfillCompletedAt: string | null;
+  backfillSlot: string | null;
+  /** Highest slot applied per source, decimal strings. */
+  lastSlotBySource: Record<string, string>;
+  /** Chain slot seen most recently by the live feed. */
+  chainSlot: string | null;
+  lastEventAt: string | null;
+  reconnects: number;
+  reconciliationDrift: number;
+  updatedAt: string;
+}
+
+export interface WebhookEnqueueResult {
+  /** Inbox row id. */
+  id: string;
+  /** Elements in the delivery. */
+  elements: number;
+}
+
+/** Functions the API calls; implemented in indexer/ (see webhook-inbox.ts and resync.ts). */
+export interface IndexerApi {
+  /** Stores a raw Helius delivery (already parsed JSON array) durably; returns before processing. */
+  enqueueWebhookDelivery(db: Kysely<Database>, body: unknown[]): Promise<WebhookEnqueueResult>;
+  /** Re-reads one wallet's UserStake from chain and applies it through the single write path. */
+  resyncWallet(wallet: string): Promise<{ address: string; slot: string; effectiveStake: string; tier: string }>;
+}

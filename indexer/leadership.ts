@@ -1,0 +1,146 @@
+/**
+ * One indexer writes at a time. Leadership is a Postgres session advisory lock held on a dedicated
+ * connection: it lasts exactly as long as that connection, so a leader that dies (process killed, network
+ * gone, backend terminated) releases it without any cleanup. Standbys retry pg_try_advisory_lock.
+ * The lock key includes the schema and the pool, so separate deployments in one database do not contend.
+ * The same connection carries LISTEN for the webhook inbox: if it dies, the leader stops leading.
+ */
+import pg from "pg";
+import type { Logger } from "pino";
+import { describeError } from "../src/errors.ts";
+import { sleep } from "./retry.ts";
+
+export interface LeaderTermContext {
+  /** The lock connection (for LISTEN). Do not end it. */
+  client: pg.Client;
+  /** Aborted when leadership ends (connection lost or stop()). */
+  signal: AbortSignal;
+}
+
+export interface LeadershipOptions {
+  pool: pg.Pool;
+  /** Distinguishes lock holders; the schema is added by the server. */
+  lockName: string;
+  logger: Logger;
+  /** How often a standby retries the lock, and how often a leader checks its connection. */
+  retryMs: number;
+  /** Runs when the lock is won; resolves once the term's work is started. */
+  onElected(ctx: LeaderTermContext): Promise<void>;
+  /** Runs after a term ended (the signal is aborted); resolves once the term's work has stopped. */
+  onDeposed(reason: string): Promise<void>;
+}
+
+export interface Leadership {
+  start(): void;
+  stop(): Promise<void>;
+  readonly isLeader: boolean;
+}
+
+export function createLeadership(o: LeadershipOptions): Leadership {
+  const log = o.logger;
+  const stopping = new AbortController();
+  let loop: Promise<void> | null = null;
+  let leader = false;
+
+  /** Holds the lock until the connection fails or stop() is called; returns the reason the term ended. */
+  async function lead(client: pg.Client): Promise<string> {
+    const term = new AbortController();
+    let reason = "";
+    const end = (why: string) => {
+      if (!term.signal.aborted) {
+        reason = why;
+        term.abort();
+      }
+    };
+    client.on("error", (err) => end(`lock connection failed: ${describeError(err)}`));
+    client.on("end", () => end("lock connection closed"));
+    const onStop = () => end("stopping");
+    stopping.signal.addEventListener("abort", onStop, { once: true });
+    leader = true;
+    try {
+      await o.onElected({ client, signal: term.signal });
+      // A half-open TCP connection raises no event: a periodic query notices it.
+      while (!term.signal.aborted) {
+        try {
+          await sleep(o.retryMs, term.signal);
+          await Promise.race([
+            client.query("SELECT 1"),
+            sleep(Math.max(5_000, o.retryMs * 5), term.signal).then(() => {
+              throw new Error("lock connection does not answer");
+            }),
+          ]);
+        } catch (err) {
+          if (!term.signal.aborted) end(`lock connection check failed: ${describeError(err)}`);
+        }
+      }
+    } catch (err) {
+      end(`leader start failed: ${describeError(err)}`);
+    } finally {
+      stopping.signal.removeEventListener("abort", onStop);
+      leader = false;
+    }
+    await o.onDeposed(reason);
+    return reason;
+  }
+
+  async function run(): Promise<void> {
+    let waitingLogged = false;
+    let client: pg.Client | null = null;
+    let broken = false;
+    while (!stopping.signal.aborted) {
+      let won = false;
+      try {
+        if (!client) {
+          // The pool's options carry the connection string, search_path and type parsers.
+          const fresh = new pg.Client({ ...(o.pool.options as pg.ClientConfig), keepAlive: true });
+          broken = false;
+          fresh.on("error", () => {
+            broken = true;
+          });
+          client = fresh;
+          await fresh.connect();
+        }
+        const r = await client.query<{ locked: boolean }>(
+          "SELECT pg_try_advisory_lock(hashtextextended($1 || ':' || current_schema(), 0)) AS locked",
+          [o.lockName],
+        );
+        won = r.rows[0]?.locked === true;
+      } catch (err) {
+        broken = true;
+        log.warn({ err: describeError(err) }, "indexer lock: database unreachable; retrying");
+      }
+      if (won && client) {
+        waitingLogged = false;
+        log.info("indexer lock acquired: leading");
+        const reason = await lead(client);
+        if (stopping.signal.aborted) log.info("indexer leadership released");
+        else log.warn({ reason }, "indexer leadership ended");
+        broken = true;
+      } else if (!broken && !waitingLogged) {
+        log.info("another indexer holds the lock: standing by");
+        waitingLogged = true;
+      }
+      if (broken && client) {
+        // Ending the session releases the lock if it is still held.
+        await client.end().catch(() => undefined);
+        client = null;
+      }
+      if (stopping.signal.aborted) break;
+      await sleep(o.retryMs, stopping.signal).catch(() => undefined);
+    }
+    await client?.end().catch(() => undefined);
+  }
+
+  return {
+    start() {
+      loop ??= run();
+    },
+    async stop() {
+      stopping.abort();
+      await loop;
+    },
+    get isLeader() {
+      return leader;
+    },
+  };
+}

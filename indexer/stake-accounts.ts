@@ -1,0 +1,110 @@
+/**
+ * What a raw account means for the `stakes` table. Decoding goes through Anchor's coder
+ * (src/solana/accounts.ts); effective stake and tier come from src/core/tiers.ts with the configured table.
+ */
+import bs58 from "bs58";
+import type { Commitment, Config } from "../src/config.ts";
+import { effectiveStake, tierFor, type DiscountTier, type TierMatch } from "../src/core/tiers.ts";
+import { AccountDecodeError, decodeUserStake, isUserStakeData, type ProgramTier } from "../src/solana/accounts.ts";
+import { stakePoolPda, USER_STAKE_DISCRIMINATOR, USER_STAKE_SIZE } from "../src/solana/program.ts";
+import type { AccountRead, ProgramAccountsFilter } from "./rpc-client.ts";
+
+/** The pool whose user stakes are indexed. */
+export interface PoolTarget {
+  programId: string;
+  pool: string;
+  tiers: readonly DiscountTier[];
+}
+
+export function poolTarget(config: Config): PoolTarget {
+  return {
+    programId: config.solana.programId,
+    pool: stakePoolPda(config.solana.programId, config.solana.kamiyoMint)[0].toBase58(),
+    tiers: config.tiers,
+  };
+}
+
+/** UserStake accounts of one pool: size, discriminator at 0, pool at 40 (the fixed-offset prefix). */
+export function userStakeFilters(pool: string): ProgramAccountsFilter[] {
+  return [
+    { dataSize: USER_STAKE_SIZE },
+    { memcmp: { offset: 0, bytes: bs58.encode(USER_STAKE_DISCRIMINATOR) } },
+    { memcmp: { offset: 40, bytes: pool } },
+  ];
+}
+
+const PROGRAM_TIER_INDEX: Record<ProgramTier, number> = { Free: 0, Pro: 1, Team: 2, Enterprise: 3 };
+
+/** A UserStake of the pool, as the row it becomes. */
+export interface LiveStake {
+  kind: "live";
+  address: string;
+  owner: string;
+  pool: string;
+  stakedAmount: bigint;
+  cooldownAmount: bigint;
+  cooldownEnd: bigint | null;
+  effectiveStake: bigint;
+  tier: TierMatch;
+  programTier: number;
+  slot: bigint;
+  commitment: Commitment;
+  signature: string | null;
+}
+
+/**
+ * The address holds no UserStake of the pool at `slot` (closed: no data or zero lamports; or something else
+ * lives there). Applied only to an existing row, which becomes stake 0, closed.
+ */
+export interface GoneStake {
+  kind: "gone";
+  address: string;
+  slot: bigint;
+  commitment: Commitment;
+  signature: string | null;
+  tier: TierMatch;
+}
+
+export type StakeChange = LiveStake | GoneStake;
+
+export interface Undecodable {
+  kind: "undecodable";
+  address: string;
+  reason: string;
+}
+
+export function toStakeChange(
+  read: AccountRead,
+  target: PoolTarget,
+  commitment: Commitment,
+  signature: string | null = null,
+): StakeChange | Undecodable {
+  const { address, slot, account } = read;
+  const gone = (): GoneStake => ({ kind: "gone", address, slot, commitment, signature, tier: tierFor(0n, target.tiers) });
+  if (!account || account.lamports === 0n || account.data.length === 0) return gone();
+  if (account.owner !== target.programId || !isUserStakeData(account.data)) return gone();
+  let decoded;
+  try {
+    decoded = decodeUserStake(account.data);
+  } catch (err) {
+    if (err instanceof AccountDecodeError) return { kind: "undecodable", address, reason: err.message };
+    throw err;
+  }
+  if (decoded.pool !== target.pool) return gone();
+  const effective = effectiveStake(decoded);
+  return {
+    kind: "live",
+    address,
+    owner: decoded.owner,
+    pool: decoded.pool,
+    stakedAmount: decoded.stakedAmount,
+    cooldownAmount: decoded.cooldownAmount,
+    cooldownEnd: decoded.cooldownEnd,
+    effectiveStake: effective,
+    tier: tierFor(effective, target.tiers),
+    programTier: PROGRAM_TIER_INDEX[decoded.tier],
+    slot,
+    commitment,
+    signature,
+  };
+}

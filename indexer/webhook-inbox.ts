@@ -1,0 +1,260 @@
+/**
+ * The durable webhook inbox. The API stores each raw Helius delivery with `enqueueWebhookDelivery` and
+ * answers at once; the leading indexer processes deliveries afterwards:
+ *  - elements without a transaction are skipped, malformed ones are recorded and skipped, failed
+ *    transactions (`meta.err`) are remembered as processed without a re-read;
+ *  - a signature seen before (in this delivery or any earlier one) is a duplicate and skipped;
+ *  - the accounts the rest wrote are re-read at or after the newest element's slot (transactions carry no
+ *    account state) and applied through the write path with source `webhook` and the signature.
+ * A processing attempt that fails (RPC or database) leaves the delivery pending with its error and a later
+ * retry time; after `maxAttempts` it is marked failed and the periodic reconciliation is the safety net.
+ */
+import { sql, type Kysely } from "kysely";
+import type { Logger } from "pino";
+import type { Commitment } from "../src/config.ts";
+import type { Database, JsonValue } from "../src/db/schema.ts";
+import { describeError } from "../src/errors.ts";
+import { WEBHOOK_INBOX_CHANNEL, type WebhookEnqueueResult } from "./contracts.ts";
+import { StoppedError } from "./errors.ts";
+import type { IndexerMetrics } from "./metrics.ts";
+import { withRetry, type Backoff } from "./retry.ts";
+import type { RpcClient } from "./rpc-client.ts";
+import { readElement } from "./webhook-elements.ts";
+import type { SourcedRead } from "./write-path.ts";
+
+/** Stores a delivery and wakes the leader (NOTIFY) in one statement, so a stored delivery is always announced. */
+export async function enqueueWebhookDelivery(db: Kysely<Database>, body: unknown[]): Promise<WebhookEnqueueResult> {
+  if (!Array.isArray(body)) throw new TypeError("a webhook delivery is a JSON array");
+  const result = await sql<{ id: string }>`
+    WITH stored AS (
+      INSERT INTO webhook_deliveries (body, elements) VALUES (${JSON.stringify(body)}::jsonb, ${body.length})
+      RETURNING id
+    )
+    SELECT id::text AS id, pg_notify(${WEBHOOK_INBOX_CHANNEL}, id::text)::text AS notified FROM stored
+  `.execute(db);
+  return { id: result.rows[0]!.id, elements: body.length };
+}
+
+export type ElementCount = "applied" | "duplicate" | "failed_tx" | "no_transaction" | "invalid";
+
+export interface DeliveryOutcome {
+  counts: Record<ElementCount, number>;
+  invalid: { index: number; reason: string }[];
+  accountsRead: number;
+  rowsApplied: number;
+}
+
+export interface WebhookProcessorOptions {
+  db: Kysely<Database>;
+  rpc: RpcClient;
+  commitment: Commitment;
+  logger: Logger;
+  metrics: IndexerMetrics;
+  apply(reads: SourcedRead[]): Promise<{ applied: number }>;
+  maxAttempts: number;
+  /** Delay before a failed delivery is tried again. */
+  retryBackoff: Backoff;
+  /** Retries of one re-read within an attempt (the node may be behind the webhook's slot). */
+  readRetry: { attempts: number; backoff: Backoff };
+  signal: AbortSignal;
+}
+
+export interface WebhookProcessor {
+  /** Returns deliveries a dead leader left in `processing` to `pending`. */
+  recover(): Promise<void>;
+  /** Processes every due delivery; concurrent calls coalesce into one more pass. */
+  wake(): void;
+  /** Resolves when the current pass (if any) has finished. */
+  idle(): Promise<void>;
+}
+
+interface Claimed {
+  id: string;
+  body: unknown;
+  attempts: number;
+}
+
+export function createWebhookProcessor(o: WebhookProcessorOptions): WebhookProcessor {
+  const log = o.logger;
+  let running: Promise<void> | null = null;
+  let again = false;
+
+  async function claim(): Promise<Claimed | null> {
+    const r = await sql<Claimed>`
+      UPDATE webhook_deliveries SET status = 'processing', attempts = attempts + 1
+      WHERE id = (
+        SELECT id FROM webhook_deliveries
+        WHERE status = 'pending' AND next_attempt_at <= now()
+        ORDER BY next_attempt_at, id LIMIT 1
+        FOR UPDATE SKIP LOCKED
+      )
+      RETURNING id::text AS id, body, attempts
+    `.execute(o.db);
+    return r.rows[0] ?? null;
+  }
+
+  async function process(delivery: Claimed): Promise<DeliveryOutcome> {
+    const elements = Array.isArray(delivery.body) ? (delivery.body as unknown[]) : [];
+    const outcome: DeliveryOutcome = {
+      counts: { applied: 0, duplicate: 0, failed_tx: 0, no_transaction: 0, invalid: 0 },
+      invalid: [],
+      accountsRead: 0,
+      rowsApplied: 0,
+    };
+    const fresh = new Map<string, { slot: bigint; failed: boolean; accounts: string[] }>();
+    elements.forEach((element, index) => {
+      const e = readElement(element);
+      if (e.kind === "no_transaction") outcome.counts.no_transaction++;
+      else if (e.kind === "invalid") {
+        outcome.counts.invalid++;
+        outcome.invalid.push({ index, reason: e.reason });
+      } else if (fresh.has(e.signature)) outcome.counts.duplicate++;
+      else fresh.set(e.signature, { slot: e.slot, failed: e.kind === "failed", accounts: e.kind === "written" ? e.accounts : [] });
+    });
+    if (fresh.size > 0) {
+      const known = await o.db
+        .selectFrom("webhook_signatures")
+        .select("signature")
+        .where("signature", "in", [...fresh.keys()])
+        .execute();
+      for (const { signature } of known) {
+        fresh.delete(signature);
+        outcome.counts.duplicate++;
+      }
+    }
+    // Each written account is attributed to the newest transaction that wrote it.
+    const writers = new Map<string, { slot: bigint; signature: string }>();
+    let newestSlot = -1n;
+    for (const [signature, e] of fresh) {
+      if (e.failed) {
+        outcome.counts.failed_tx++;
+        continue;
+      }
+      outcome.counts.applied++;
+      if (e.slot > newestSlot) newestSlot = e.slot;
+      for (const address of e.accounts) {
+        const held = writers.get(address);
+        if (!held || held.slot <= e.slot) writers.set(address, { slot: e.slot, signature });
+      }
+    }
+    if (writers.size > 0) {
+      const reads = await withRetry(
+        () => o.rpc.getMultipleAccounts([...writers.keys()], { commitment: o.commitment, minContextSlot: newestSlot }, o.signal),
+        {
+          ...o.readRetry,
+          signal: o.signal,
+          onRetry: (err, attempt) => log.debug({ err: describeError(err), attempt }, "webhook re-read retried"),
+        },
+      );
+      outcome.accountsRead = reads.length;
+      const result = await o.apply(
+        reads.map((r) => ({ ...r, commitment: o.commitment, signature: writers.get(r.address)!.signature })),
+      );
+      outcome.rowsApplied = result.applied;
+    }
+    if (fresh.size > 0) {
+      // Remembered only after the accounts are applied: a crash in between re-processes, which is harmless.
+      const rows = [...fresh].map(([signature, e]) => ({
+        signature,
+        delivery_id: BigInt(delivery.id),
+        slot: e.slot,
+        outcome: e.failed ? ("failed" as const) : ("applied" as const),
+      }));
+      await o.db.insertInto("webhook_signatures").values(rows).onConflict((c) => c.column("signature").doNothing()).execute();
+    }
+    return outcome;
+  }
+
+  async function settle(delivery: Claimed, outcome: DeliveryOutcome): Promise<void> {
+    const summary: { [key: string]: JsonValue } = {
+      counts: outcome.counts,
+      invalid: outcome.invalid.slice(0, 50),
+      accountsRead: outcome.accountsRead,
+      rowsApplied: outcome.rowsApplied,
+    };
+    await o.db
+      .updateTable("webhook_deliveries")
+      .set({
+        status: "done",
+        processed_at: new Date(),
+        outcome: JSON.stringify(summary),
+        last_error: outcome.invalid.length > 0 ? `${outcome.invalid.length} element(s) rejected: ${outcome.invalid[0]!.reason}` : null,
+      })
+      .where("id", "=", BigInt(delivery.id))
+      .execute();
+    for (const [kind, n] of Object.entries(outcome.counts)) if (n > 0) o.metrics.webhookElements.inc({ outcome: kind }, n);
+    o.metrics.webhookDeliveries.inc({ result: "done" });
+  }
+
+  async function fail(delivery: Claimed, err: unknown): Promise<void> {
+    if (err instanceof StoppedError) {
+      // Not the delivery's fault: give the attempt back for the next leader.
+      await sql`UPDATE webhook_deliveries SET status = 'pending', attempts = attempts - 1 WHERE id = ${delivery.id}::bigint`.execute(o.db);
+      return;
+    }
+    const final = delivery.attempts >= o.maxAttempts;
+    const delayMs = o.retryBackoff.delay(delivery.attempts);
+    const message = describeError(err);
+    await sql`
+      UPDATE webhook_deliveries
+      SET status = ${final ? "failed" : "pending"}, last_error = ${message},
+          next_attempt_at = now() + make_interval(secs => ${delayMs / 1000})
+      WHERE id = ${delivery.id}::bigint
+    `.execute(o.db);
+    o.metrics.webhookDeliveries.inc({ result: final ? "failed" : "retry" });
+    log[final ? "error" : "warn"](
+      { delivery: delivery.id, attempt: delivery.attempts, maxAttempts: o.maxAttempts, err: message },
+      final ? "webhook delivery failed for good; reconciliation will repair what it missed" : "webhook delivery failed; will retry",
+    );
+  }
+
+  async function drain(): Promise<void> {
+    do {
+      again = false;
+      for (;;) {
+        if (o.signal.aborted) return;
+        const delivery = await claim();
+        if (!delivery) break;
+        try {
+          const outcome = await process(delivery);
+          await settle(delivery, outcome);
+          log.debug({ delivery: delivery.id, ...outcome.counts }, "webhook delivery processed");
+        } catch (err) {
+          await fail(delivery, o.signal.aborted ? new StoppedError() : err);
+          if (o.signal.aborted) return;
+        }
+      }
+    } while (again && !o.signal.aborted);
+  }
+
+  return {
+    async recover() {
+      await sql`UPDATE webhook_deliveries SET status = 'pending' WHERE status = 'processing'`.execute(o.db);
+    },
+    wake() {
+      if (running) {
+        again = true;
+        return;
+      }
+      running = drain()
+        .catch((err) => {
+          if (!(err instanceof StoppedError)) log.warn({ err: describeError(err) }, "webhook inbox pass failed; will retry");
+        })
+        .finally(() => {
+          running = null;
+        });
+    },
+    idle() {
+      return running ?? Promise.resolve();
+    },
+  };
+}
+
+/** Deletes processed deliveries and remembered signatures older than `days` (Helius retries within minutes). */
+export async function pruneInbox(db: Kysely<Database>, days: number): Promise<void> {
+  await sql`DELETE FROM webhook_signatures WHERE processed_at < now() - make_interval(days => ${days})`.execute(db);
+  await sql`
+    DELETE FROM webhook_deliveries
+    WHERE status IN ('done', 'failed') AND received_at < now() - make_interval(days => ${days})
+  `.execute(db);
+}

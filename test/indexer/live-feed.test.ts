@@ -1,0 +1,99 @@
+/**
+ * Dead and stalled sockets: the indexer must notice them itself (no slot progress within the bound),
+ * reconnect with backoff, count the reconnect, and heal the gap with a resync.
+ */
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { withFreshSchema, type FreshSchema } from "../helpers/db.ts";
+import { poolTarget } from "../../indexer/stake-accounts.ts";
+import { createStakers, sendTx, startTestChain, waitFor, type TestChain } from "./helpers/chain.ts";
+import { testIndexer, type TestIndexer } from "./helpers/indexer.ts";
+import { startSilentWsServer, startWsProxy, type WsProxy } from "./helpers/ws-proxy.ts";
+import { KAMIYO } from "./helpers/accounts.ts";
+
+let chain: TestChain;
+let s: FreshSchema;
+const cleanups: (() => Promise<void>)[] = [];
+
+beforeAll(async () => {
+  chain = await startTestChain();
+  s = await withFreshSchema();
+});
+
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
+});
+
+afterAll(async () => {
+  await s?.close();
+  await chain?.close();
+});
+
+function start(extra: Parameters<typeof testIndexer>[2]): TestIndexer {
+  const t = testIndexer(s, chain.config, extra);
+  cleanups.push(() => t.indexer.stop());
+  void t.indexer.start();
+  return t;
+}
+
+async function proxied(): Promise<WsProxy> {
+  const proxy = await startWsProxy(chain.net.wsUrl);
+  cleanups.push(() => proxy.close());
+  return proxy;
+}
+
+const counter = async (t: TestIndexer, name: string) =>
+  (await t.registry.getSingleMetric(name)!.get()).values.reduce((sum, v) => sum + v.value, 0);
+
+describe("live feed liveness", () => {
+  it("gives up on a websocket that accepts but never sends, and keeps trying with backoff", async () => {
+    const silent = await startSilentWsServer();
+    cleanups.push(() => silent.close());
+    const t = start({ wsUrl: silent.url, options: { stallTimeoutMs: 300 } });
+    await waitFor(() => silent.connections() >= 3, 10_000, "three connection attempts");
+    expect(t.indexer.status().reconnects).toBeGreaterThanOrEqual(2);
+    expect(await counter(t, "kamiyo_indexer_ws_reconnects_total")).toBeGreaterThanOrEqual(2);
+    // never subscribed, so never backfilled: the feed must come first
+    expect(t.indexer.status().backfillCompletedAt).toBeNull();
+    expect(t.indexer.activity().subscribed).toBe(false);
+  });
+
+  it("notices an established socket that stopped delivering, reconnects, and resyncs what it missed", async () => {
+    const proxy = await proxied();
+    const t = start({ wsUrl: proxy.url, options: { stallTimeoutMs: 400 } });
+    await waitFor(() => t.indexer.status().backfillCompletedAt !== null, 10_000, "first backfill");
+    expect(await counter(t, "kamiyo_indexer_resyncs_total")).toBe(1);
+
+    proxy.stalled = true;
+    const [a] = createStakers(chain, 1, 1_000_000n * KAMIYO);
+    await sendTx(chain, a!.keypair, [await chain.staking.stake(a!.wallet, a!.tokenAccount, 250_000n * KAMIYO)]);
+    const address = chain.staking.userStake(a!.wallet).toBase58();
+    const opened = proxy.connections;
+    await waitFor(() => t.indexer.status().reconnects >= 1, 5_000, "the stall to be noticed");
+    proxy.stalled = false;
+    await waitFor(() => proxy.connections > opened && t.indexer.activity().subscribed, 5_000, "a new subscription");
+    await waitFor(async () => (await counter(t, "kamiyo_indexer_resyncs_total")) >= 2, 10_000, "the resync");
+    const row = await s.db.selectFrom("stakes").selectAll().where("address", "=", address).executeTakeFirstOrThrow();
+    expect(row.effective_stake).toBe(250_000n * KAMIYO);
+    const ev = await s.db.selectFrom("stake_events").select("source").where("address", "=", address).execute();
+    expect(ev.map((e) => e.source)).toEqual(["backfill"]);
+  });
+
+  it("reconnects after the server cuts the socket and backfills the gap", async () => {
+    const proxy = await proxied();
+    const t = start({ wsUrl: proxy.url, options: { reconnectBaseMs: 200, reconnectMaxMs: 200 } });
+    await waitFor(() => t.indexer.activity().subscribed && !t.indexer.activity().resyncRunning, 10_000, "subscription");
+    const before = await counter(t, "kamiyo_indexer_resyncs_total");
+    expect(proxy.cutAll()).toBe(1);
+    // changed while no socket is open (the reconnect waits 200 ms)
+    const [a] = createStakers(chain, 1, 1_000_000n * KAMIYO);
+    await sendTx(chain, a!.keypair, [await chain.staking.stake(a!.wallet, a!.tokenAccount, 520_000n * KAMIYO)]);
+    await waitFor(async () => (await counter(t, "kamiyo_indexer_resyncs_total")) > before, 10_000, "the resync");
+    expect(t.indexer.status().reconnects).toBe(1);
+    const row = await s.db
+      .selectFrom("stakes")
+      .selectAll()
+      .where("address", "=", chain.staking.userStake(a!.wallet).toBase58())
+      .executeTakeFirstOrThrow();
+    expect(row).toMatchObject({ discount_tier: "gold", pool: poolTarget(chain.config).pool });
+  });
+});
