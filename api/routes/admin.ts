@@ -1,0 +1,32 @@
+/** Admin routes, behind the admin key. */
+import { Router } from "express";
+import type { IndexerApi } from "../../indexer/contracts.ts";
+import type { Logger } from "../../src/log.ts";
+import { adminAuth } from "../admin-auth.ts";
+import { HttpError } from "../errors.ts";
+import { parseWallet } from "../wallet.ts";
+
+export interface AdminRoutesDeps {
+  adminKey: string;
+  indexerApi: IndexerApi;
+  logger: Logger;
+}
+
+export function adminRoutes(deps: AdminRoutesDeps): Router {
+  const router = Router();
+  const auth = adminAuth({ key: deps.adminKey });
+
+  // Re-reads one wallet's stake from chain through the indexer's single write path.
+  router.post("/x402/admin/resync/:wallet", auth, async (req, res) => {
+    const wallet = parseWallet(req.params.wallet);
+    let result: Awaited<ReturnType<IndexerApi["resyncWallet"]>>;
+    try {
+      result = await deps.indexerApi.resyncWallet(wallet);
+    } catch (err) {
+      throw new HttpError(502, "resync_failed", "the stake could not be re-read from the chain; retry later", { cause: err });
+    }
+    deps.logger.info({ wallet, slot: result.slot, tier: result.tier }, "admin resync");
+    res.json({ wallet, stakeAccount: result.address, slot: result.slot, effectiveStake: result.effectiveStake, tier: result.tier });
+  });
+  return router;
+}

@@ -1,0 +1,42 @@
+/** The public read routes: a wallet's stake and discount, and the tier table. Never a chain read. */
+import cors from "cors";
+import { Router } from "express";
+import type { Kysely } from "kysely";
+import type { DiscountTier } from "../../src/core/tiers.ts";
+import type { Database } from "../../src/db/schema.ts";
+import { HttpError } from "../errors.ts";
+import { discountTiersJson, readStakeInfo, type StakeInfoJson } from "../stake-info.ts";
+import { parseWallet } from "../wallet.ts";
+
+export interface StakingRoutesDeps {
+  db: Kysely<Database>;
+  tiers: readonly DiscountTier[];
+  /** The staking pool whose stakes are served. */
+  pool: string;
+}
+
+export function stakingRoutes(deps: StakingRoutesDeps): Router {
+  const router = Router();
+  const tiersBody = discountTiersJson(deps.tiers);
+  // Readable from any origin: public data, and no credentials are involved. Only on these routes, so other
+  // routers (admin, paywall) keep their own policy.
+  const anyOrigin = cors({ methods: ["GET"] });
+  router.options(["/x402/staking/info/:wallet", "/x402/discount-tiers"], anyOrigin);
+
+  router.get("/x402/staking/info/:wallet", anyOrigin, async (req, res) => {
+    const wallet = parseWallet(req.params.wallet);
+    let info: StakeInfoJson;
+    try {
+      info = await readStakeInfo(deps.db, wallet, deps.pool, deps.tiers);
+    } catch (err) {
+      // Clients may retry a 503; the cause (database down, pool exhausted) is logged, not returned.
+      throw new HttpError(503, "unavailable", "stake data cannot be read right now; retry shortly", { cause: err });
+    }
+    res.set("Cache-Control", "no-store").json(info);
+  });
+
+  router.get("/x402/discount-tiers", anyOrigin, (_req, res) => {
+    res.set("Cache-Control", "public, max-age=60").json(tiersBody);
+  });
+  return router;
+}
