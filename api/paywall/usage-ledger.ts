@@ -1,0 +1,182 @@
+/**
+ * The x402_usage ledger as the paywall writes it: a reservation keyed by the payment before settlement
+ * (insert-or-abort, so one payment settles once across every API instance), completed with the settlement
+ * signature after, deleted when settlement fails. A completion that cannot be written (database down) is
+ * kept in memory and retried, so a settled payment still ends up as exactly one row.
+ */
+import { sql, type Kysely } from "kysely";
+import type { Database } from "../../src/db/schema.ts";
+import { describeError } from "../../src/errors.ts";
+import type { Logger } from "../../src/log.ts";
+
+export interface UsageRecord {
+  paymentKey: string;
+  payer: string;
+  endpoint: string;
+  method: string;
+  statusCode: number;
+  amountCharged: bigint;
+  originalAmount: bigint;
+  discountTier: string | null;
+  discountBps: number;
+  savings: bigint;
+  network: string;
+  asset: string;
+  payTo: string;
+}
+
+export interface SettledUsage extends UsageRecord {
+  settlementSignature: string;
+  responseTimeMs: number;
+  /** When the payment settled; the row's created_at when it has to be inserted late. */
+  settledAt: Date;
+}
+
+export type ReserveOutcome = "reserved" | "duplicate" | "unavailable";
+
+export interface UsageLedgerOptions {
+  db: Kysely<Database>;
+  logger: Logger;
+  /** Completions kept while the database is unreachable; past this the oldest is dropped (and logged). */
+  maxPending?: number;
+  retryIntervalMs?: number;
+}
+
+export interface UsageLedger {
+  /** Inserts the reservation; "duplicate" when this payment already has a row (settled or settling). */
+  reserve(r: UsageRecord): Promise<ReserveOutcome>;
+  /** Whether the payment already settled (a row with a signature), or null when the database cannot say. */
+  isSettled(paymentKey: string): Promise<boolean | null>;
+  /** Records the settlement (completing the reservation, or inserting the row when there was none). */
+  complete(s: SettledUsage): Promise<void>;
+  /** Deletes an unsettled reservation after a failed settlement. */
+  release(paymentKey: string): Promise<void>;
+  pendingCompletions(): number;
+  /** Tries to write the completions kept while the database was unreachable. */
+  flush(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export function createUsageLedger(o: UsageLedgerOptions): UsageLedger {
+  const maxPending = o.maxPending ?? 10_000;
+  const pending = new Map<string, SettledUsage>();
+  let flushing: Promise<void> | null = null;
+  const timer = setInterval(() => {
+    if (pending.size > 0) void flush();
+  }, o.retryIntervalMs ?? 5_000);
+  timer.unref();
+
+  const write = async (s: SettledUsage) => {
+    await sql`
+      INSERT INTO x402_usage (payment_key, payer, endpoint, method, status_code, settlement_signature, amount_charged,
+                              original_amount, discount_tier, discount_bps, savings, response_time_ms, network, asset,
+                              pay_to, created_at)
+      VALUES (${s.paymentKey}, ${s.payer}, ${s.endpoint}, ${s.method}, ${s.statusCode}, ${s.settlementSignature},
+              ${s.amountCharged.toString()}, ${s.originalAmount.toString()}, ${s.discountTier}, ${s.discountBps},
+              ${s.savings.toString()}, ${s.responseTimeMs}, ${s.network}, ${s.asset}, ${s.payTo}, ${s.settledAt})
+      ON CONFLICT (payment_key) DO UPDATE
+        SET settlement_signature = EXCLUDED.settlement_signature,
+            payer = EXCLUDED.payer,
+            status_code = EXCLUDED.status_code,
+            response_time_ms = EXCLUDED.response_time_ms
+        WHERE x402_usage.settlement_signature IS NULL
+    `.execute(o.db);
+  };
+
+  async function flush(): Promise<void> {
+    if (flushing) return flushing;
+    flushing = (async () => {
+      for (const [key, s] of pending) {
+        try {
+          await write(s);
+          pending.delete(key);
+        } catch (err) {
+          o.logger.warn({ err: describeError(err), pending: pending.size }, "x402 usage: ledger still unavailable");
+          return;
+        }
+      }
+      o.logger.info("x402 usage: delayed ledger rows written");
+    })().finally(() => {
+      flushing = null;
+    });
+    return flushing;
+  }
+
+  return {
+    async reserve(r) {
+      try {
+        const res = await sql<{ id: bigint }>`
+          INSERT INTO x402_usage (payment_key, payer, endpoint, method, status_code, amount_charged, original_amount,
+                                  discount_tier, discount_bps, savings, network, asset, pay_to)
+          VALUES (${r.paymentKey}, ${r.payer}, ${r.endpoint}, ${r.method}, ${r.statusCode}, ${r.amountCharged.toString()},
+                  ${r.originalAmount.toString()}, ${r.discountTier}, ${r.discountBps}, ${r.savings.toString()},
+                  ${r.network}, ${r.asset}, ${r.payTo})
+          ON CONFLICT (payment_key) DO NOTHING
+          RETURNING id
+        `.execute(o.db);
+        return res.rows.length === 1 ? "reserved" : "duplicate";
+      } catch (err) {
+        o.logger.error({ err: describeError(err) }, "x402 usage: cannot reserve the payment in the ledger");
+        return "unavailable";
+      }
+    },
+    async isSettled(paymentKey) {
+      try {
+        const row = await o.db
+          .selectFrom("x402_usage")
+          .select("id")
+          .where("payment_key", "=", paymentKey)
+          .where("settlement_signature", "is not", null)
+          .executeTakeFirst();
+        return row !== undefined;
+      } catch {
+        return null;
+      }
+    },
+    async complete(s) {
+      try {
+        await write(s);
+      } catch (err) {
+        if (pending.size >= maxPending) {
+          const [oldestKey, oldest] = pending.entries().next().value!;
+          pending.delete(oldestKey);
+          o.logger.error(
+            { paymentKey: oldestKey, signature: oldest.settlementSignature, payer: oldest.payer, amount: oldest.amountCharged.toString() },
+            "x402 usage: dropped a delayed ledger row (too many pending); reconcile it from the chain",
+          );
+        }
+        pending.set(s.paymentKey, s);
+        o.logger.error(
+          { err: describeError(err), paymentKey: s.paymentKey, signature: s.settlementSignature, pending: pending.size },
+          "x402 usage: settled payment not yet recorded; will retry",
+        );
+      }
+    },
+    async release(paymentKey) {
+      try {
+        await o.db
+          .deleteFrom("x402_usage")
+          .where("payment_key", "=", paymentKey)
+          .where("settlement_signature", "is", null)
+          .execute();
+      } catch (err) {
+        // The reservation stays and blocks this payment from settling again, which fails closed.
+        o.logger.error({ err: describeError(err), paymentKey }, "x402 usage: cannot release a failed payment's reservation");
+      }
+    },
+    pendingCompletions: () => pending.size,
+    flush,
+    async close() {
+      clearInterval(timer);
+      if (pending.size > 0) await flush();
+      if (pending.size > 0) {
+        for (const s of pending.values()) {
+          o.logger.error(
+            { paymentKey: s.paymentKey, signature: s.settlementSignature, payer: s.payer, amount: s.amountCharged.toString() },
+            "x402 usage: settled payment never recorded (database unavailable at shutdown); reconcile it from the chain",
+          );
+        }
+      }
+    },
+  };
+}

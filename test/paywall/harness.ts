@@ -1,0 +1,249 @@
+/**
+ * A paywall under test: the local chain with the demo seed (USDC mint, payTo, funded facilitator, demo
+ * stakers), a fresh schema whose `stakes` mirror the demo stakes, and the API with the paywall plugin on an
+ * ephemeral port. Clients are the real @x402/fetch wrapper with the exact SVM client scheme pointed at the
+ * local RPC. `close()` stops everything and removes the schema and the state directory.
+ */
+import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { getAssociatedTokenAddressSync } from "@solana/spl-token";
+import { PublicKey } from "@solana/web3.js";
+import { createKeyPairSignerFromBytes } from "@solana/kit";
+import { wrapFetchWithPayment, x402Client, type PaymentPolicy } from "@x402/fetch";
+import type { Network } from "@x402/core/types";
+import { decodePaymentRequiredHeader, encodePaymentSignatureHeader } from "@x402/core/http";
+import { ExactSvmScheme } from "@x402/svm/exact/client";
+import { sql } from "kysely";
+import { Registry } from "prom-client";
+import { STAKE_CHANGES_CHANNEL, type StakeChangeNotice } from "../../indexer/contracts.ts";
+import { createIndexer, type IndexerOptions } from "../../indexer/index.ts";
+import { createPaywallPlugin, type PaywallDeps, type PaywallPlugin } from "../../api/paywall/index.ts";
+import { STAKING_PROGRAM_PLACEHOLDER_ID, type Config } from "../../src/config.ts";
+import { tierFor } from "../../src/core/tiers.ts";
+import { startLocalnet, type Localnet } from "../../src/localnet/server.ts";
+import type { DemoWallet } from "../../src/localnet/seed-demo.ts";
+import { createLogger } from "../../src/log.ts";
+import { userStakePda } from "../../src/solana/program.ts";
+import { withFreshSchema, type FreshSchema } from "../helpers/db.ts";
+import { startTestApi, testConfig, type TestApi } from "../api/harness.ts";
+
+export const PREMIUM_PRICE = 100_000n; // 0.10 USDC, the default demo route
+
+/** Indexer timers for tests (as test/indexer uses them). */
+const FAST_INDEXER: Partial<IndexerOptions> = {
+  stallTimeoutMs: 2_000,
+  handshakeTimeoutMs: 2_000,
+  reconnectBaseMs: 20,
+  reconnectMaxMs: 300,
+  reconcileIntervalMs: 0,
+  statusIntervalMs: 100,
+  leaderRetryMs: 100,
+  rereadDelayMs: 20,
+  webhookPollMs: 100,
+};
+
+export interface PaywallHarness {
+  chain: Localnet;
+  schema: FreshSchema;
+  config: Config;
+  plugin: PaywallPlugin;
+  api: TestApi;
+  url: string;
+  wallet(name: string): DemoWallet;
+  /** A paying fetch for the demo wallet `name`; `policy` may rewrite what it signs. */
+  payingFetch(name: string, options?: { policy?: PaymentPolicy; onRequest?: (req: Request) => void }): Promise<typeof fetch>;
+  /** A payment transaction (base64) from `name` to payTo for `amount`, built without asking the server. */
+  signedTransfer(name: string, amount?: bigint): Promise<string>;
+  /** A signed PAYMENT-SIGNATURE header for `name`, made from the route's current quote, not sent. */
+  signedPayment(name: string, path?: string, headers?: Record<string, string>): Promise<string>;
+  usdcBalance(owner: string): Promise<bigint>;
+  /** Writes a `stakes` row change for `owner` and sends the indexer's notice, as the indexer does. */
+  setStake(owner: string, effective: bigint, slot: bigint): Promise<void>;
+  usageRows(): Promise<Array<Record<string, unknown>>>;
+  close(): Promise<void>;
+}
+
+export interface HarnessOptions {
+  env?: Record<string, string>;
+  /** Changes the plugin's dependencies (e.g. a facilitator, a broken database). */
+  deps?: (deps: PaywallDeps, chain: Localnet) => PaywallDeps | Promise<PaywallDeps>;
+  /** Wait for the tier cache (default true). */
+  waitForTiers?: boolean;
+  /** Fill `stakes` with the real indexer following the chain, instead of writing the demo stakes directly. */
+  indexer?: boolean;
+}
+
+async function rpc<T>(url: string, method: string, params: unknown[]): Promise<T> {
+  const res = await fetch(url, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ jsonrpc: "2.0", id: 1, method, params }) });
+  const body = (await res.json()) as { result?: T; error?: { message: string } };
+  if (body.error) throw new Error(`${method}: ${body.error.message}`);
+  return body.result as T;
+}
+
+export async function startPaywallHarness(options: HarnessOptions = {}): Promise<PaywallHarness> {
+  const stateDir = await mkdtemp(join(tmpdir(), "kamiyo-paywall-"));
+  const logger = createLogger({ level: "silent" });
+  const cleanups: Array<() => Promise<unknown>> = [() => rm(stateDir, { recursive: true, force: true })];
+  const cleanup = async () => {
+    for (const c of cleanups.reverse()) await c().catch(() => undefined);
+  };
+  try {
+    const chain = await startLocalnet({ host: "127.0.0.1", rpcPort: 0, slotMs: 100, seedDemo: true, stateDir, programId: STAKING_PROGRAM_PLACEHOLDER_ID, logger });
+    cleanups.push(() => chain.close());
+    const seed = chain.seed!;
+    const schema = await withFreshSchema();
+    cleanups.push(() => schema.close());
+
+    const env = {
+      SOLANA_RPC_URL: chain.httpUrl,
+      SOLANA_WS_URL: chain.wsUrl,
+      X402_FACILITATOR_KEYPAIR: join(seed.walletsDir, "facilitator.json"),
+      ...options.env,
+    };
+    const config = testConfig(env);
+    if (options.indexer) {
+      const indexer = createIndexer({ config, db: schema.db, pool: schema.pool, logger, registry: new Registry(), options: FAST_INDEXER });
+      await indexer.start();
+      cleanups.push(() => indexer.stop());
+      const staked = seed.wallets.filter((w) => w.staked > 0n).length;
+      const deadline = Date.now() + 15_000;
+      while ((await schema.db.selectFrom("stakes").select("address").execute()).length < staked) {
+        if (Date.now() > deadline) throw new Error("the indexer did not backfill the demo stakes within 15 s");
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    }
+    for (const w of options.indexer ? [] : seed.wallets) {
+      if (w.staked === 0n) continue;
+      const effective = w.staked - w.cooldown;
+      const tier = tierFor(effective, config.tiers);
+      await schema.db
+        .insertInto("stakes")
+        .values({
+          address: userStakePda(seed.programId, seed.pool, w.address)[0].toBase58(),
+          owner: w.address,
+          pool: seed.pool,
+          staked_amount: w.staked,
+          cooldown_amount: w.cooldown,
+          cooldown_end: w.cooldown > 0n ? 4_000_000_000n : null,
+          effective_stake: effective,
+          discount_tier: tier.name,
+          discount_bps: tier.discountBps,
+          program_tier: 0,
+          slot: 10n,
+          commitment: "confirmed",
+          closed: false,
+        })
+        .execute();
+    }
+
+    const baseDeps: PaywallDeps = { config, db: schema.db, database: { url: schema.url, schema: schema.schema }, logger, tierCache: { reconnectMinMs: 50, reconnectMaxMs: 500 } };
+    const plugin = createPaywallPlugin(options.deps ? await options.deps(baseDeps, chain) : baseDeps);
+    cleanups.push(() => plugin.close());
+    if (options.waitForTiers ?? true) await plugin.ready(15_000);
+    const api = await startTestApi({ schema, env, plugins: [plugin] });
+    cleanups.push(() => api.close());
+
+    const schemeFor = async (name: string) => {
+      const bytes = Uint8Array.from(JSON.parse(await readFile(wallet(name).keypairPath, "utf8")) as number[]);
+      return new ExactSvmScheme(await createKeyPairSignerFromBytes(bytes), { rpcUrl: chain.httpUrl });
+    };
+    const clientFor = async (name: string) => {
+      const client = new x402Client();
+      client.register(config.x402.network as Network, await schemeFor(name));
+      client.setSpendControls({ allowedAssets: [{ network: config.x402.network as Network, asset: seed.usdcMint, maxAmountPerPayment: "1000000" }] });
+      return client;
+    };
+    const wallet = (name: string) => {
+      const w = seed.wallets.find((x) => x.name === name);
+      if (!w) throw new Error(`no demo wallet ${name}`);
+      return w;
+    };
+    return {
+      chain,
+      schema,
+      config,
+      plugin,
+      api,
+      url: api.url,
+      wallet,
+      async payingFetch(name, o = {}) {
+        const client = await clientFor(name);
+        if (o.policy) client.registerPolicy(o.policy);
+        const base: typeof fetch = (input, init) => {
+          const req = new Request(input, init);
+          o.onRequest?.(req);
+          return fetch(req);
+        };
+        return wrapFetchWithPayment(base, client);
+      },
+      async signedTransfer(name, amount = PREMIUM_PRICE) {
+        const scheme = await schemeFor(name);
+        const payload = await scheme.createPaymentPayload(2, {
+          scheme: "exact",
+          network: config.x402.network as Network,
+          asset: seed.usdcMint,
+          amount: amount.toString(),
+          payTo: config.x402.payTo,
+          maxTimeoutSeconds: 60,
+          extra: { feePayer: seed.facilitator },
+        });
+        return (payload.payload as { transaction: string }).transaction;
+      },
+      async signedPayment(name, path = "/api/premium", headers = {}) {
+        const client = await clientFor(name);
+        const quote = await fetch(`${api.url}${path}`, { headers });
+        const required = decodePaymentRequiredHeader(quote.headers.get("payment-required") ?? "");
+        return encodePaymentSignatureHeader(await client.createPaymentPayload(required));
+      },
+      async usdcBalance(owner) {
+        const ata = getAssociatedTokenAddressSync(new PublicKey(seed.usdcMint), new PublicKey(owner), true);
+        const r = await rpc<{ value: { amount: string } }>(chain.httpUrl, "getTokenAccountBalance", [ata.toBase58(), { commitment: "confirmed" }]);
+        return BigInt(r.value.amount);
+      },
+      async setStake(owner, effective, slot) {
+        const tier = tierFor(effective, config.tiers);
+        const address = userStakePda(seed.programId, seed.pool, owner)[0].toBase58();
+        const notice: StakeChangeNotice = { owner, pool: seed.pool, address, tier: tier.name, discountBps: tier.discountBps, effectiveStake: effective.toString(), slot: slot.toString() };
+        await schema.db.transaction().execute(async (trx) => {
+          await trx
+            .insertInto("stakes")
+            .values({
+              address,
+              owner,
+              pool: seed.pool,
+              staked_amount: effective,
+              cooldown_amount: 0n,
+              cooldown_end: null,
+              effective_stake: effective,
+              discount_tier: tier.name,
+              discount_bps: tier.discountBps,
+              program_tier: 0,
+              slot,
+              commitment: "confirmed",
+              closed: false,
+            })
+            .onConflict((oc) =>
+              oc.column("address").doUpdateSet({ staked_amount: effective, effective_stake: effective, discount_tier: tier.name, discount_bps: tier.discountBps, slot }),
+            )
+            .execute();
+          await sql`SELECT pg_notify(${STAKE_CHANGES_CHANNEL}, ${JSON.stringify(notice)})`.execute(trx);
+        });
+      },
+      async usageRows() {
+        const r = await sql<Record<string, unknown>>`SELECT * FROM x402_usage ORDER BY id`.execute(schema.db);
+        return r.rows;
+      },
+      close: cleanup,
+    };
+  } catch (err) {
+    await cleanup();
+    throw err;
+  }
+}
+
+/** A policy that signs `discountBps` off the full price (a staker who knows its tier and sent no hint). */
+export function signDiscounted(discountBps: number): PaymentPolicy {
+  return (_version, reqs) =>
+    reqs.map((r) => ({ ...r, amount: (BigInt(r.amount) - (BigInt(r.amount) * BigInt(discountBps)) / 10_000n).toString() }));
+}
