@@ -103,7 +103,8 @@ export async function seedDemo(chain: Chain, options: { programId: string; state
   send([admin], await staking.initializePool(admin.publicKey));
 
   fundTokens(admin.publicKey, kamiyoMint, TOKEN_2022_PROGRAM_ID, 0n);
-  fundTokens(admin.publicKey, usdcMint, TOKEN_PROGRAM_ID, 0n);
+  // The buyback spends the admin's USDC (revenue reaches payTo; moving it to the admin is treasury work).
+  fundTokens(admin.publicKey, usdcMint, TOKEN_PROGRAM_ID, 10_000n * USDC);
   fundTokens(payTo.publicKey, usdcMint, TOKEN_PROGRAM_ID, 0n);
   fundTokens(liquidity.publicKey, kamiyoMint, TOKEN_2022_PROGRAM_ID, 100_000_000n * KAMIYO);
   fundTokens(liquidity.publicKey, usdcMint, TOKEN_PROGRAM_ID, 1_000_000n * USDC);

@@ -1,6 +1,8 @@
 /** Assembles the local chain: chain core + staking program model + JSON-RPC/websocket facade (+ demo seed). */
 import type { Logger } from "../log.ts";
 import { createChain, type Chain } from "./chain.ts";
+import { demoKeypair } from "./demo-keys.ts";
+import { createJupiterGuardModel, startJupiterDouble, type JupiterDouble } from "./jupiter-double.ts";
 import { createRpcServer } from "./rpc/index.ts";
 import { seedDemo, type DemoSeed } from "./seed-demo.ts";
 import { createStakingModel } from "./staking-model/index.ts";
@@ -17,6 +19,8 @@ export interface LocalnetOptions {
   seedDemo: boolean;
   stateDir: string;
   webhook?: { urls: string[]; authHeader: string };
+  /** A Jupiter quote/swap double trading the demo mints with the demo liquidity wallet (needs seedDemo). */
+  jupiter?: { host?: string; port: number; priceMicroUsdcPerKamiyo: bigint; apiKey?: string };
   logger: Logger;
 }
 
@@ -25,13 +29,14 @@ export interface Localnet {
   httpUrl: string;
   wsUrl: string;
   seed: DemoSeed | null;
+  jupiter: JupiterDouble | null;
   close(): Promise<void>;
 }
 
 export async function startLocalnet(o: LocalnetOptions): Promise<Localnet> {
   const chain = createChain({
     slotMs: o.slotMs,
-    models: [createStakingModel({ programId: o.programId })],
+    models: [createStakingModel({ programId: o.programId }), ...(o.jupiter ? [createJupiterGuardModel()] : [])],
     ...(o.blockhashValidity ? { blockhashValidity: o.blockhashValidity } : {}),
   });
   const server = createRpcServer({
@@ -41,8 +46,23 @@ export async function startLocalnet(o: LocalnetOptions): Promise<Localnet> {
       ? { webhook: { urls: o.webhook.urls, authHeader: o.webhook.authHeader, programId: o.programId } }
       : {}),
   });
+  let jupiter: JupiterDouble | null = null;
   try {
     const seed = o.seedDemo ? await seedDemo(chain, { programId: o.programId, stateDir: o.stateDir }) : null;
+    if (o.jupiter) {
+      if (!seed) throw new Error("the Jupiter double trades the demo mints: it needs seedDemo");
+      jupiter = await startJupiterDouble({
+        chain,
+        host: o.jupiter.host ?? o.host,
+        port: o.jupiter.port,
+        usdcMint: seed.usdcMint,
+        kamiyoMint: seed.kamiyoMint,
+        liquidity: demoKeypair("jupiterLiquidity"),
+        priceMicroUsdcPerKamiyo: o.jupiter.priceMicroUsdcPerKamiyo,
+        ...(o.jupiter.apiKey !== undefined ? { apiKey: o.jupiter.apiKey } : {}),
+        logger: o.logger,
+      });
+    }
     const { httpUrl, wsUrl } = await server.listen({
       host: o.host,
       httpPort: o.rpcPort,
@@ -53,12 +73,15 @@ export async function startLocalnet(o: LocalnetOptions): Promise<Localnet> {
       httpUrl,
       wsUrl,
       seed,
+      jupiter,
       async close() {
+        await jupiter?.close();
         await server.close();
         chain.close();
       },
     };
   } catch (err) {
+    await jupiter?.close().catch(() => undefined);
     await server.close().catch(() => undefined);
     chain.close();
     throw err;

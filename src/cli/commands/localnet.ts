@@ -1,10 +1,10 @@
 /** `kamiyo-stake localnet [--seed-demo]`: the local chain in the foreground until SIGINT/SIGTERM. */
-import { formatUnits, KAMIYO_DECIMALS } from "../../core/units.ts";
+import { formatUnits, KAMIYO_DECIMALS, parseUnits, USDC_DECIMALS } from "../../core/units.ts";
 import { startLocalnet } from "../../localnet/server.ts";
 import { UsageError, type CommandModule } from "../command.ts";
 
 export default {
-  usage: `Usage: kamiyo-stake localnet [--seed-demo] [--port N] [--slot-ms N]
+  usage: `Usage: kamiyo-stake localnet [--seed-demo] [--port N] [--slot-ms N] [--jupiter [--kamiyo-price USDC]]
 
 Runs a local Solana chain (LiteSVM) behind Solana JSON-RPC over HTTP and websockets, presenting itself
 as devnet, with a model of the KAMIYO staking program at STAKING_PROGRAM_ID.
@@ -14,8 +14,17 @@ Options:
                 written to LOCALNET_STATE_DIR/wallets)
   --port N      JSON-RPC HTTP port (default LOCALNET_RPC_PORT, 8899); websockets listen on N+1
   --slot-ms N   milliseconds per slot (default LOCALNET_SLOT_MS, 400)
+  --jupiter     with --seed-demo: serve a Jupiter Swap API v1 double at JUPITER_API_URL's port that swaps
+                USDC and KAMIYO with the demo liquidity wallet
+  --kamiyo-price USDC  the double's price of one KAMIYO (default 0.01)
   -h, --help    show this help`,
-  options: { "seed-demo": { type: "boolean" }, port: { type: "string" }, "slot-ms": { type: "string" } },
+  options: {
+    "seed-demo": { type: "boolean" },
+    port: { type: "string" },
+    "slot-ms": { type: "string" },
+    jupiter: { type: "boolean" },
+    "kamiyo-price": { type: "string" },
+  },
   async run(args, ctx) {
     const config = ctx.config();
     const int = (name: string, fallback: number, min: number, max: number) => {
@@ -26,6 +35,23 @@ Options:
       return n;
     };
     const logger = ctx.logger("localnet");
+    let jupiter: { port: number; priceMicroUsdcPerKamiyo: bigint; apiKey?: string } | undefined;
+    if (args.values.jupiter === true) {
+      if (args.values["seed-demo"] !== true) throw new UsageError("--jupiter needs --seed-demo");
+      let price: bigint;
+      try {
+        price = parseUnits(String(args.values["kamiyo-price"] ?? "0.01"), USDC_DECIMALS);
+      } catch (err) {
+        throw new UsageError(`--kamiyo-price ${(err as Error).message}`);
+      }
+      if (price <= 0n) throw new UsageError("--kamiyo-price must be positive");
+      const url = new URL(config.jobs.jupiterApiUrl);
+      jupiter = {
+        port: Number(url.port || (url.protocol === "https:" ? 443 : 80)),
+        priceMicroUsdcPerKamiyo: price,
+        ...(config.jobs.jupiterApiKey ? { apiKey: config.jobs.jupiterApiKey } : {}),
+      };
+    } else if (args.values["kamiyo-price"] !== undefined) throw new UsageError("--kamiyo-price needs --jupiter");
     const net = await startLocalnet({
       host: config.localnet.host,
       rpcPort: int("port", config.localnet.rpcPort, 0, 65534),
@@ -34,10 +60,12 @@ Options:
       seedDemo: args.values["seed-demo"] === true,
       stateDir: config.localnet.stateDir,
       webhook: { urls: config.localnet.webhookUrls, authHeader: config.helius.webhookAuth },
+      ...(jupiter ? { jupiter } : {}),
       logger,
     });
     ctx.stdout.write(`local chain (devnet-compatible) at ${net.httpUrl} (websocket ${net.wsUrl})\n`);
     ctx.stdout.write(`staking program ${config.solana.programId}\n`);
+    if (net.jupiter) ctx.stdout.write(`Jupiter double at ${net.jupiter.url}/swap/v1\n`);
     if (net.seed) {
       const s = net.seed;
       ctx.stdout.write(`KAMIYO mint ${s.kamiyoMint} (Token-2022, 9 decimals)\nUSDC mint   ${s.usdcMint} (6 decimals)\n`);

@@ -1,0 +1,59 @@
+/**
+ * The pipeline's BullMQ queue: its name, Redis connections, job names and deterministic job ids.
+ * Jobs carry a run id and nothing else; amounts live in Postgres.
+ */
+import { Queue, type ConnectionOptions, type JobsOptions } from "bullmq";
+import { Redis } from "ioredis";
+import { z } from "zod";
+
+export const PIPELINE_QUEUE = "revenue-pipeline";
+export const DEFAULT_QUEUE_PREFIX = "kamiyo-stake";
+
+export const JOB = { run: "run", tick: "tick", apy: "apy-snapshot" } as const;
+export const SCHEDULER = { daily: "pipeline-daily", apy: "apy-snapshot" } as const;
+
+/** Ids never contain ':' (BullMQ's key separator). */
+export const runJobId = (runId: bigint) => `run-${runId}`;
+export const catchUpJobId = (day: string) => `catch-up-${day}`;
+
+export const RunJobData = z.object({ runId: z.string().regex(/^\d{1,19}$/, "runId must be a decimal run id") }).strict();
+export type RunJobData = z.infer<typeof RunJobData>;
+
+export const RUN_JOB_OPTIONS: JobsOptions = {
+  attempts: 5,
+  backoff: { type: "exponential", delay: 10_000, jitter: 0.5 },
+  // Failed jobs are kept for the operator; completed ones are capped.
+  removeOnComplete: { age: 30 * 86_400, count: 1000 },
+  removeOnFail: false,
+};
+
+/** A Redis connection for BullMQ: workers need `maxRetriesPerRequest: null` (blocking commands). */
+export function createRedis(url: string): Redis {
+  return new Redis(url, { maxRetriesPerRequest: null, enableReadyCheck: true });
+}
+
+export function createPipelineQueue(connection: ConnectionOptions | Redis, prefix = DEFAULT_QUEUE_PREFIX): Queue {
+  return new Queue(PIPELINE_QUEUE, { connection: connection as ConnectionOptions, prefix });
+}
+
+/**
+ * Puts the run's job on the queue. While a job with its id exists BullMQ ignores a second add; a finished
+ * job of a run that is still open (stalled too often, or failed before its run was marked) is retried.
+ */
+export async function enqueueRun(queue: Queue, runId: bigint, options: JobsOptions = RUN_JOB_OPTIONS): Promise<void> {
+  const jobId = runJobId(runId);
+  const existing = await queue.getJob(jobId);
+  if (existing) {
+    const state = await existing.getState();
+    if (state === "failed" || state === "completed") {
+      try {
+        await existing.retry(state);
+      } catch {
+        // Another scheduler retried it first.
+      }
+    }
+    return;
+  }
+  const data: RunJobData = { runId: runId.toString() };
+  await queue.add(JOB.run, data, { ...options, jobId });
+}

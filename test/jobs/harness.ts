@@ -1,0 +1,207 @@
+/**
+ * The revenue pipeline under test: the local chain (demo seed + Jupiter double) over real JSON-RPC, a fresh
+ * Postgres schema, and a fresh BullMQ prefix on the real Redis. `close()` removes all of it.
+ */
+import { randomBytes } from "node:crypto";
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { getAssociatedTokenAddressSync, TOKEN_2022_PROGRAM_ID, TOKEN_PROGRAM_ID } from "@solana/spl-token";
+import { Connection, PublicKey } from "@solana/web3.js";
+import { Redis } from "ioredis";
+import { loadConfig, STAKING_PROGRAM_PLACEHOLDER_ID, type Config } from "../../src/config.ts";
+import { utcDayWindow } from "../../src/core/allocation.ts";
+import { startLocalnet, type Localnet } from "../../src/localnet/server.ts";
+import { createLogger } from "../../src/log.ts";
+import { stakingAddresses } from "../../src/solana/instructions.ts";
+import { withFreshSchema, type FreshSchema } from "../helpers/db.ts";
+
+export const REDIS_URL = process.env.REDIS_URL ?? "redis://127.0.0.1:6379";
+/** 0.02 USDC per KAMIYO. */
+export const PRICE = 20_000n;
+const USDC = 1_000_000n;
+
+export interface Harness {
+  net: Localnet;
+  schema: FreshSchema;
+  config: Config;
+  /** Environment that reproduces `config` in a child process. */
+  env: Record<string, string>;
+  prefix: string;
+  stateDir: string;
+  connection: Connection;
+  admin: PublicKey;
+  adminUsdc: PublicKey;
+  adminKamiyo: PublicKey;
+  liquidityUsdc: PublicKey;
+  rewardVault: PublicKey;
+  /** Sets the admin's USDC balance (surfnet_setTokenAccount). */
+  setAdminUsdc(amount: bigint): void;
+  /** Inserts settled x402 payments on `day` (micro-USDC each). */
+  addRevenue(day: string, amounts: bigint[], tier?: string | null): Promise<void>;
+  tokenBalance(account: PublicKey): Promise<bigint>;
+  /** Transactions touching `address` that landed after the demo seed: [ok, failed]. */
+  landed(address: PublicKey): Promise<{ ok: string[]; failed: string[] }>;
+  close(): Promise<void>;
+}
+
+export async function startHarness(options: { blockhashValidity?: number; env?: Record<string, string> } = {}): Promise<Harness> {
+  const stateDir = await mkdtemp(join(tmpdir(), "kamiyo-jobs-"));
+  const cleanups: Array<() => Promise<unknown>> = [() => rm(stateDir, { recursive: true, force: true })];
+  const close = async () => {
+    for (const c of cleanups.reverse()) await c().catch(() => undefined);
+  };
+  try {
+    const logger = createLogger({ level: "silent" });
+    const net = await startLocalnet({
+      host: "127.0.0.1",
+      rpcPort: 0,
+      slotMs: 50,
+      seedDemo: true,
+      stateDir,
+      programId: STAKING_PROGRAM_PLACEHOLDER_ID,
+      ...(options.blockhashValidity ? { blockhashValidity: options.blockhashValidity } : {}),
+      jupiter: { port: 0, priceMicroUsdcPerKamiyo: PRICE, apiKey: "test-jupiter-key" },
+      logger,
+    });
+    cleanups.push(() => net.close());
+    const schema = await withFreshSchema();
+    cleanups.push(() => schema.close());
+    const prefix = `kamiyo-test-${randomBytes(5).toString("hex")}`;
+    cleanups.push(() => deleteRedisPrefix(prefix));
+    const seed = net.seed!;
+    const env: Record<string, string> = {
+      KAMIYO_CLUSTER: "localnet",
+      LOG_LEVEL: "silent",
+      DATABASE_URL: schema.url,
+      REDIS_URL,
+      SOLANA_RPC_URL: net.httpUrl,
+      SOLANA_WS_URL: net.wsUrl,
+      KAMIYO_MINT: seed.kamiyoMint,
+      USDC_MINT: seed.usdcMint,
+      ADMIN_KEYPAIR_PATH: join(seed.walletsDir, "admin.json"),
+      JUPITER_API_URL: net.jupiter!.url,
+      JUPITER_API_KEY: "test-jupiter-key",
+      ...options.env,
+    };
+    const config = loadConfig(env);
+    const admin = new PublicKey(seed.admin);
+    const adminUsdc = getAssociatedTokenAddressSync(new PublicKey(seed.usdcMint), admin, false, TOKEN_PROGRAM_ID);
+    const adminKamiyo = getAssociatedTokenAddressSync(new PublicKey(seed.kamiyoMint), admin, false, TOKEN_2022_PROGRAM_ID);
+    const liquidity = new PublicKey((await import("../../src/localnet/demo-addresses.ts")).DEMO_ADDRESSES.jupiterLiquidity);
+    const liquidityUsdc = getAssociatedTokenAddressSync(new PublicKey(seed.usdcMint), liquidity, false, TOKEN_PROGRAM_ID);
+    const { rewardVault } = stakingAddresses(seed.programId, seed.kamiyoMint);
+    const connection = new Connection(net.httpUrl, "confirmed");
+    let payment = 0;
+    const seeded = new Set<string>();
+    for (const a of [rewardVault, liquidityUsdc, adminUsdc, adminKamiyo]) {
+      for (const s of await connection.getSignaturesForAddress(a, { limit: 1000 })) seeded.add(s.signature);
+    }
+    const harness: Harness = {
+      net,
+      schema,
+      config,
+      env,
+      prefix,
+      stateDir,
+      connection,
+      admin,
+      adminUsdc,
+      adminKamiyo,
+      liquidityUsdc,
+      rewardVault,
+      setAdminUsdc(amount) {
+        net.chain.setTokenAccount(seed.admin, seed.usdcMint, { amount }, TOKEN_PROGRAM_ID.toBase58());
+      },
+      async addRevenue(day, amounts, tier = null) {
+        const { start } = utcDayWindow(day);
+        await schema.db
+          .insertInto("x402_usage")
+          .values(
+            amounts.map((amount, i) => {
+              payment += 1;
+              return {
+                payment_key: `test-payment-${payment}`,
+                payer: seed.wallets[i % seed.wallets.length]!.address,
+                endpoint: "/api/premium",
+                method: "GET",
+                status_code: 200,
+                settlement_signature: `test-settlement-${payment}`,
+                amount_charged: amount,
+                original_amount: tier ? (amount * 10n) / 9n : amount,
+                discount_tier: tier,
+                discount_bps: tier ? 1000 : 0,
+                savings: tier ? (amount * 10n) / 9n - amount : 0n,
+                network: "solana:EtWTRABZaYq6iMfeYKouRu166VU2xqa1",
+                asset: seed.usdcMint,
+                pay_to: seed.payTo,
+                created_at: new Date(start.getTime() + 3_600_000 + i * 1000),
+              };
+            }),
+          )
+          .execute();
+      },
+      async tokenBalance(account) {
+        const info = await connection.getAccountInfo(account);
+        if (!info) return 0n;
+        return BigInt((await connection.getTokenAccountBalance(account)).value.amount);
+      },
+      async landed(address) {
+        const sigs = (await connection.getSignaturesForAddress(address, { limit: 1000 })).filter((s) => !seeded.has(s.signature)).reverse();
+        return { ok: sigs.filter((s) => s.err === null).map((s) => s.signature), failed: sigs.filter((s) => s.err !== null).map((s) => s.signature) };
+      },
+      close,
+    };
+    harness.setAdminUsdc(1_000_000n * USDC);
+    return harness;
+  } catch (err) {
+    await close();
+    throw err;
+  }
+}
+
+/** Removes every Redis key under the BullMQ prefix. */
+export async function deleteRedisPrefix(prefix: string): Promise<void> {
+  const redis = new Redis(REDIS_URL, { maxRetriesPerRequest: 1 });
+  try {
+    let cursor = "0";
+    do {
+      const [next, keys] = await redis.scan(cursor, "MATCH", `${prefix}:*`, "COUNT", 500);
+      cursor = next;
+      if (keys.length) await redis.del(...keys);
+    } while (cursor !== "0");
+  } finally {
+    redis.disconnect();
+  }
+}
+
+/** A local HTTP server that records the JSON bodies POSTed to it (the alert webhook). */
+export async function startAlertSink(): Promise<{ url: string; bodies: unknown[]; close(): Promise<void> }> {
+  const bodies: unknown[] = [];
+  const server: Server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on("data", (c: Buffer) => chunks.push(c));
+    req.on("end", () => {
+      bodies.push(JSON.parse(Buffer.concat(chunks).toString("utf8")));
+      res.writeHead(200).end("ok");
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", () => resolve()));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/alert`,
+    bodies,
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}
+
+export async function waitFor<T>(what: string, probe: () => Promise<T | undefined | null | false>, timeoutMs = 30_000, everyMs = 50): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await probe();
+    if (v) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+}
