@@ -122,6 +122,11 @@ const envSchema = z.object({
     .string()
     .regex(/^\S+( \S+){5}$/, "must be a 6-field cron pattern (seconds first)")
     .default("0 0 2 * * *"),
+  APY_SNAPSHOT_CRON: z
+    .string()
+    .regex(/^\S+( \S+){5}$/, "must be a 6-field cron pattern (seconds first)")
+    .default("0 30 2 * * *"),
+  JOBS_QUEUE_PREFIX: z.string().regex(/^[\w.-]{1,64}$/, "must be 1-64 letters, digits, '_', '.' or '-'").default("kamiyo-stake"),
   SWAP_SLIPPAGE_BPS: bps().default(50),
   SWAP_MAX_PRICE_IMPACT_BPS: bps().default(100),
   ALERT_WEBHOOK_URL: url(["http:", "https:"]).optional(),
@@ -183,6 +188,10 @@ export interface Config {
     jupiterApiKey: string | undefined;
     allocationBps: number;
     pipelineCron: string;
+    /** 6-field cron (UTC) of the APY snapshot job. */
+    apyCron: string;
+    /** BullMQ key prefix (several deployments can share one Redis). */
+    queuePrefix: string;
     slippageBps: number;
     maxPriceImpactBps: number;
     alertWebhookUrl: string | undefined;
@@ -273,6 +282,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       jupiterApiKey: e.JUPITER_API_KEY,
       allocationBps: e.ALLOCATION_BPS,
       pipelineCron: e.PIPELINE_CRON,
+      apyCron: e.APY_SNAPSHOT_CRON,
+      queuePrefix: e.JOBS_QUEUE_PREFIX,
       slippageBps: e.SWAP_SLIPPAGE_BPS,
       maxPriceImpactBps: e.SWAP_MAX_PRICE_IMPACT_BPS,
       alertWebhookUrl: e.ALERT_WEBHOOK_URL,

@@ -10,4 +10,11 @@ const lazy = (file: string) => () =>
 export const COMMANDS: readonly CommandEntry[] = [
   { name: "migrate", summary: "Create the database if missing and apply (or revert) migrations", load: lazy("migrate.ts") },
   { name: "localnet", summary: "Run the local Solana chain (JSON-RPC, websockets) with demo stakes", load: lazy("localnet.ts") },
+  { name: "indexer", summary: "Run the stake indexer (websocket, webhook inbox, backfill, reconciliation) until stopped", load: lazy("indexer.ts") },
+  { name: "start", summary: "Run everything locally: chain with demo stakes, migrations, indexer, paywall, pipeline and API", load: lazy("start.ts") },
+  { name: "api", summary: "Serve the read API, Helius webhook receiver, health and metrics on PORT", load: lazy("api.ts") },
+  { name: "webhooks", summary: "Create or update the Helius webhook for the staking program (webhooks sync)", load: lazy("webhooks.ts") },
+  { name: "worker", summary: "Run the revenue pipeline workers and set up its daily schedule", load: lazy("worker.ts") },
+  { name: "pay", summary: "Pay for a paid route with x402 from a (demo) wallet and print the answer", load: lazy("pay.ts") },
+  { name: "jobs", summary: "Revenue pipeline runs: jobs run --date YYYY-MM-DD, jobs status", load: lazy("jobs.ts") },
 ];
