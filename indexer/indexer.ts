@@ -23,8 +23,10 @@ import { createLiveFeed, type LiveFeed } from "./live-feed.ts";
 import { createIndexerMetrics, type IndexerMetrics } from "./metrics.ts";
 import { runReconcile, type ReconcileReport } from "./reconcile.ts";
 import { exponentialBackoff, sleep } from "./retry.ts";
-import { createRpcClient, isMinContextSlotError, type FetchLike, type RpcClient } from "./rpc-client.ts";
+import { createRpcClient, type FetchLike, type RpcClient } from "./rpc-client.ts";
+import { createRereads, type Rereads } from "./rereads.ts";
 import { createWriteQueue } from "./write-queue.ts";
+import { createWsBuffer, type WsBuffer } from "./ws-buffer.ts";
 import { poolTarget, userStakeFilters, type PoolTarget } from "./stake-accounts.ts";
 import { createStatusTracker, readStatus, writeStatus, type StatusTracker } from "./status.ts";
 import { createWebhookProcessor, pruneInbox, type WebhookProcessor } from "./webhook-inbox.ts";
@@ -125,12 +127,9 @@ interface Term {
   signal: AbortSignal;
   feed: LiveFeed;
   inbox: WebhookProcessor;
+  wsBuffer: WsBuffer;
+  rereads: Rereads;
   timers: NodeJS.Timeout[];
-  wsBuffer: Map<string, SourcedRead>;
-  flushing: Promise<void> | null;
-  rereads: Map<string, { slot: bigint; source: StakeEventSource }>;
-  rereadTimer: NodeJS.Timeout | null;
-  rereading: Promise<void> | null;
   resync: Promise<void> | null;
   resyncAgain: boolean;
   reconciling: Promise<ReconcileReport> | null;
@@ -163,88 +162,8 @@ export function createIndexer(deps: IndexerDeps): Indexer {
 
   async function write(t: Term, reads: SourcedRead[], source: StakeEventSource): Promise<WriteResult> {
     const result = await writes.run(() => writePath.apply(reads, source));
-    if (result.sameSlotConflicts.length > 0) scheduleRereads(t, result.sameSlotConflicts, source);
+    if (result.sameSlotConflicts.length > 0) t.rereads.schedule(result.sameSlotConflicts, source);
     return result;
-  }
-
-  // ---- same-slot rereads ----
-
-  function scheduleRereads(t: Term, conflicts: { address: string; slot: bigint }[], source: StakeEventSource): void {
-    for (const c of conflicts) {
-      const held = t.rereads.get(c.address);
-      if (!held || held.slot < c.slot) t.rereads.set(c.address, { slot: c.slot, source });
-    }
-    metrics.sameSlotRereads.inc(conflicts.length);
-    if (!t.rereadTimer && !t.rereading && !t.signal.aborted) {
-      t.rereadTimer = setTimeout(() => {
-        t.rereadTimer = null;
-        t.rereading = reread(t).finally(() => {
-          t.rereading = null;
-          if (t.rereads.size > 0 && !t.signal.aborted) scheduleRereads(t, [], "ws");
-        });
-      }, o.rereadDelayMs);
-    }
-  }
-
-  /** Reads the accounts again at a slot after the disagreeing one, when that slot can no longer change. */
-  async function reread(t: Term): Promise<void> {
-    const due = [...t.rereads];
-    t.rereads.clear();
-    let minSlot = 0n;
-    for (const [, r] of due) if (r.slot + 1n > minSlot) minSlot = r.slot + 1n;
-    try {
-      const reads = await rpc.getMultipleAccounts(
-        due.map(([address]) => address),
-        { commitment, minContextSlot: minSlot },
-        t.signal,
-      );
-      const bySource = new Map<StakeEventSource, SourcedRead[]>();
-      reads.forEach((r, i) => {
-        const source = due[i]![1].source;
-        let list = bySource.get(source);
-        if (!list) bySource.set(source, (list = []));
-        list.push({ ...r, commitment });
-      });
-      for (const [source, list] of bySource) await write(t, list, source);
-    } catch (err) {
-      if (t.signal.aborted) return;
-      // Not yet past the slot, or a transient failure: put them back for the next round.
-      for (const [address, r] of due) if (!t.rereads.has(address)) t.rereads.set(address, r);
-      if (!isMinContextSlotError(err)) log.warn({ err: describeError(err) }, "same-slot re-read failed; will retry");
-    }
-  }
-
-  // ---- live feed buffer ----
-
-  function onAccount(t: Term, read: SourcedRead): void {
-    const held = t.wsBuffer.get(read.address);
-    if (!held || held.slot <= read.slot) t.wsBuffer.set(read.address, read);
-    t.flushing ??= flush(t).finally(() => {
-      t.flushing = null;
-    });
-  }
-
-  async function flush(t: Term): Promise<void> {
-    let failures = 0;
-    // Let notifications that arrive together be written together.
-    await new Promise((resolve) => setImmediate(resolve));
-    while (t.wsBuffer.size > 0 && !t.signal.aborted) {
-      const batch = [...t.wsBuffer.values()];
-      t.wsBuffer.clear();
-      try {
-        await write(t, batch, "ws");
-        failures = 0;
-      } catch (err) {
-        // Keep what was not superseded meanwhile, and try again.
-        for (const r of batch) {
-          const held = t.wsBuffer.get(r.address);
-          if (!held || held.slot < r.slot) t.wsBuffer.set(r.address, r);
-        }
-        failures++;
-        log.warn({ err: describeError(err), failures }, "writing websocket updates failed; retrying");
-        await sleep(rpcBackoff.delay(failures), t.signal).catch(() => undefined);
-      }
-    }
   }
 
   // ---- backfill / resync ----
@@ -356,8 +275,9 @@ export function createIndexer(deps: IndexerDeps): Indexer {
   async function onElected(ctx: LeaderTermContext): Promise<void> {
     metrics.leader.set(1);
     status.adopt(await readStatus(deps.db));
+    const signal = ctx.signal;
     const t: Term = {
-      signal: ctx.signal,
+      signal,
       feed: null as unknown as LiveFeed,
       inbox: createWebhookProcessor({
         db: deps.db,
@@ -369,14 +289,19 @@ export function createIndexer(deps: IndexerDeps): Indexer {
         maxAttempts: o.webhookMaxAttempts,
         retryBackoff: exponentialBackoff(o.webhookRetryBaseMs, 60_000),
         readRetry: { attempts: o.webhookReadAttempts, backoff: exponentialBackoff(100, 2_000) },
-        signal: ctx.signal,
+        signal,
+      }),
+      wsBuffer: createWsBuffer({ write: (reads) => write(t, reads, "ws"), backoff: rpcBackoff, logger: log, signal }),
+      rereads: createRereads({
+        rpc,
+        commitment,
+        delayMs: o.rereadDelayMs,
+        write: (reads, source) => write(t, reads, source),
+        metrics,
+        logger: log,
+        signal,
       }),
       timers: [],
-      wsBuffer: new Map(),
-      flushing: null,
-      rereads: new Map(),
-      rereadTimer: null,
-      rereading: null,
       resync: null,
       resyncAgain: false,
       reconciling: null,
@@ -391,7 +316,7 @@ export function createIndexer(deps: IndexerDeps): Indexer {
       stallTimeoutMs: o.stallTimeoutMs,
       handshakeTimeoutMs: o.handshakeTimeoutMs,
       backoff: exponentialBackoff(o.reconnectBaseMs, o.reconnectMaxMs),
-      onAccount: (read) => onAccount(t, { ...read, commitment }),
+      onAccount: (read) => t.wsBuffer.push({ ...read, commitment }),
       onSlot: (slot) => status.recordSlot(slot),
       onSubscribed: () => requestResync(t),
       onReconnect: () => status.recordReconnect(),
@@ -426,9 +351,8 @@ export function createIndexer(deps: IndexerDeps): Indexer {
     metrics.leader.set(0);
     if (!t) return;
     for (const timer of t.timers) clearInterval(timer);
-    if (t.rereadTimer) clearTimeout(t.rereadTimer);
     await t.feed.stop();
-    await Promise.allSettled([t.flushing, t.rereading, t.resync, t.reconciling, t.inbox.idle()]);
+    await Promise.allSettled([t.wsBuffer.idle(), t.rereads.stop(), t.resync, t.reconciling, t.inbox.idle()]);
   }
 
   const leadership = createLeadership({
@@ -462,7 +386,7 @@ export function createIndexer(deps: IndexerDeps): Indexer {
         leader: t !== null,
         subscribed: t?.feed.subscribed ?? false,
         wsBuffered: t?.wsBuffer.size ?? 0,
-        rereadsPending: (t?.rereads.size ?? 0) + (t?.rereading ? 1 : 0),
+        rereadsPending: t?.rereads.pending ?? 0,
         writesPending: writes.pending,
         resyncRunning: t?.resync !== null && t?.resync !== undefined,
       };

@@ -78,6 +78,24 @@ describe("live feed liveness", () => {
     expect(ev.map((e) => e.source)).toEqual(["backfill"]);
   });
 
+  it("reconciles on its own schedule once backfilled, closing a row whose account vanished", async () => {
+    const t = start({ options: { reconcileIntervalMs: 300 } });
+    await waitFor(() => t.indexer.status().backfillCompletedAt !== null, 10_000, "first backfill");
+    const [a] = createStakers(chain, 1, 1_000_000n * KAMIYO);
+    await sendTx(chain, a!.keypair, [await chain.staking.stake(a!.wallet, a!.tokenAccount, 120_000n * KAMIYO)]);
+    const address = chain.staking.userStake(a!.wallet).toBase58();
+    await waitFor(async () => (await s.db.selectFrom("stakes").select("address").where("address", "=", address).executeTakeFirst()) !== undefined, 5_000, "the stake");
+    await chain.rpc("surfnet_setAccount", [address, { lamports: 0 }]);
+    await waitFor(
+      async () => (await s.db.selectFrom("stakes").select("closed").where("address", "=", address).executeTakeFirst())?.closed === true,
+      5_000,
+      "a scheduled reconciliation to close the row",
+    );
+    const ev = await s.db.selectFrom("stake_events").select(["source", "closed"]).where("address", "=", address).orderBy("id").execute();
+    expect(ev).toEqual([{ source: "ws", closed: false }, { source: "reconcile", closed: true }]);
+    await waitFor(async () => (await counter(t, "kamiyo_indexer_reconciliations_total")) >= 1, 2_000, "the run to be counted");
+  });
+
   it("reconnects after the server cuts the socket and backfills the gap", async () => {
     const proxy = await proxied();
     const t = start({ wsUrl: proxy.url, options: { reconnectBaseMs: 200, reconnectMaxMs: 200 } });
