@@ -90,14 +90,27 @@ export function createStatusTracker(metrics: IndexerMetrics): StatusTracker {
   };
 }
 
-export async function readStatus(db: Kysely<Database>): Promise<IndexerStatusSnapshot | null> {
-  const row = await db.selectFrom("indexer_state").select("value").where("key", "=", STATUS_KEY).executeTakeFirst();
-  if (!row || typeof row.value !== "object" || Array.isArray(row.value)) return null;
-  const v = row.value as Record<string, unknown>;
-  const str = (x: unknown) => (typeof x === "string" ? x : null);
+/** The snapshot as last written plus when it was written. */
+export interface StoredStatus {
+  snapshot: IndexerStatusSnapshot;
+  writtenAt: Date;
+}
+
+const str = (v: unknown): string | null => (typeof v === "string" ? v : null);
+const num = (v: unknown): number => (typeof v === "number" && Number.isFinite(v) ? v : 0);
+
+/**
+ * Normalises a stored JSON value into a snapshot. Another process (or version) wrote it, so only fields of
+ * the expected shape are trusted; missing or ill-typed ones become null / 0 / {}.
+ */
+export function parseStatusSnapshot(value: unknown, fallbackUpdatedAt: Date): IndexerStatusSnapshot {
+  const v = (value !== null && typeof value === "object" && !Array.isArray(value) ? value : {}) as Record<string, unknown>;
   const slots: Record<string, string> = {};
-  if (typeof v.lastSlotBySource === "object" && v.lastSlotBySource !== null) {
-    for (const [k, s] of Object.entries(v.lastSlotBySource)) if (typeof s === "string") slots[k] = s;
+  const rawSlots = v.lastSlotBySource;
+  if (rawSlots !== null && typeof rawSlots === "object" && !Array.isArray(rawSlots)) {
+    for (const [source, slot] of Object.entries(rawSlots as Record<string, unknown>)) {
+      if (typeof slot === "string" && /^\d+$/.test(slot)) slots[source] = slot;
+    }
   }
   return {
     backfillCompletedAt: str(v.backfillCompletedAt),
@@ -105,10 +118,25 @@ export async function readStatus(db: Kysely<Database>): Promise<IndexerStatusSna
     lastSlotBySource: slots,
     chainSlot: str(v.chainSlot),
     lastEventAt: str(v.lastEventAt),
-    reconnects: typeof v.reconnects === "number" ? v.reconnects : 0,
-    reconciliationDrift: typeof v.reconciliationDrift === "number" ? v.reconciliationDrift : 0,
-    updatedAt: str(v.updatedAt) ?? new Date(0).toISOString(),
+    reconnects: num(v.reconnects),
+    reconciliationDrift: num(v.reconciliationDrift),
+    updatedAt: str(v.updatedAt) ?? fallbackUpdatedAt.toISOString(),
   };
+}
+
+/** Null when no indexer has written a status yet. */
+export async function readStoredStatus(db: Kysely<Database>): Promise<StoredStatus | null> {
+  const row = await db
+    .selectFrom("indexer_state")
+    .select(["value", "updated_at"])
+    .where("key", "=", STATUS_KEY)
+    .executeTakeFirst();
+  if (!row) return null;
+  return { snapshot: parseStatusSnapshot(row.value, row.updated_at), writtenAt: row.updated_at };
+}
+
+export async function readStatus(db: Kysely<Database>): Promise<IndexerStatusSnapshot | null> {
+  return (await readStoredStatus(db))?.snapshot ?? null;
 }
 
 export async function writeStatus(db: Kysely<Database>, snapshot: IndexerStatusSnapshot): Promise<void> {
