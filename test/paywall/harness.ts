@@ -17,7 +17,7 @@ import { ExactSvmScheme } from "@x402/svm/exact/client";
 import { sql } from "kysely";
 import { Registry } from "prom-client";
 import { STAKE_CHANGES_CHANNEL, type StakeChangeNotice } from "../../indexer/contracts.ts";
-import { createIndexer, type IndexerOptions } from "../../indexer/index.ts";
+import { createIndexer } from "../../indexer/index.ts";
 import { createPaywallPlugin, type PaywallDeps, type PaywallPlugin } from "../../api/paywall/index.ts";
 import { STAKING_PROGRAM_PLACEHOLDER_ID, type Config } from "../../src/config.ts";
 import { tierFor } from "../../src/core/tiers.ts";
@@ -27,21 +27,10 @@ import { createLogger } from "../../src/log.ts";
 import { userStakePda } from "../../src/solana/program.ts";
 import { withFreshSchema, type FreshSchema } from "../helpers/db.ts";
 import { startTestApi, testConfig, type TestApi } from "../api/harness.ts";
+import { FAST } from "../indexer/helpers/indexer.ts";
 
 export const PREMIUM_PRICE = 100_000n; // 0.10 USDC, the default demo route
 
-/** Indexer timers for tests (as test/indexer uses them). */
-const FAST_INDEXER: Partial<IndexerOptions> = {
-  stallTimeoutMs: 2_000,
-  handshakeTimeoutMs: 2_000,
-  reconnectBaseMs: 20,
-  reconnectMaxMs: 300,
-  reconcileIntervalMs: 0,
-  statusIntervalMs: 100,
-  leaderRetryMs: 100,
-  rereadDelayMs: 20,
-  webhookPollMs: 100,
-};
 
 export interface PaywallHarness {
   chain: Localnet;
@@ -103,7 +92,7 @@ export async function startPaywallHarness(options: HarnessOptions = {}): Promise
     };
     const config = testConfig(env);
     if (options.indexer) {
-      const indexer = createIndexer({ config, db: schema.db, pool: schema.pool, logger, registry: new Registry(), options: FAST_INDEXER });
+      const indexer = createIndexer({ config, db: schema.db, pool: schema.pool, logger, registry: new Registry(), options: FAST });
       await indexer.start();
       cleanups.push(() => indexer.stop());
       const staked = seed.wallets.filter((w) => w.staked > 0n).length;
