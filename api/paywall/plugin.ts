@@ -4,7 +4,9 @@
  * revenue endpoints.
  *
  * Request path of a paid route: entry (CORS, PAYMENT-SIGNATURE parsed or a 400, request state opened) ->
- * @x402/express (price function, verify hooks, handler, settle hooks) -> handler.
+ * @x402/express (price function, verify hooks, handler, settle hooks) -> handler. An unpaid request whose
+ * price decision x402 has already answered for the same route is replayed from the quote cache instead
+ * (see quote-cache.ts): the same status, headers and body, without running x402 again.
  */
 import cors from "cors";
 import type { Express, NextFunction, Request, RequestHandler, Response } from "express";
@@ -29,7 +31,8 @@ import { createPaywallMetrics, type PaywallMetrics } from "./metrics.ts";
 import { parsePaymentHeader } from "./payment-header.ts";
 import { premiumHandler } from "./premium.ts";
 import { fullPrice, priceForSignedAmount, priceForTier, type PriceDecision } from "./price.ts";
-import { createQuoteBodies, stakingHintJson, type Quote, type QuoteContext } from "./quote-body.ts";
+import { createQuoteBodies, stakingHintJson, type Quote, type QuoteBody, type QuoteContext } from "./quote-body.ts";
+import { createQuoteCache, watchAnswer, type QuoteCache } from "./quote-cache.ts";
 import { newRequestState, paywallRequests } from "./request-state.ts";
 import { createTierCache, type TierCache, type TierCacheOptions, type TierCacheStatus } from "./tier-cache.ts";
 import { createUsageLedger, type UsageLedger } from "./usage-ledger.ts";
@@ -66,6 +69,8 @@ export interface PaywallPlugin {
   status(): PaywallStatus;
   readonly tierCache: TierCache;
   readonly ledger: UsageLedger;
+  /** Unpaid answers recorded from @x402/express, replayed per price decision. */
+  readonly quoteCache: QuoteCache;
   close(): Promise<void>;
 }
 
@@ -169,10 +174,14 @@ export function createPaywallPlugin(deps: PaywallDeps): PaywallPlugin {
     return { decision: prices.forTier(tier), quote: { basis: "wallet_hint", wallet: hint } };
   };
 
+  /** Per route: its prices and its 402 bodies (shared by x402's unpaidResponseBody and the quote cache). */
+  const quoting = new Map<PaidRoute, { prices: ReturnType<typeof pricesFor>; quoteBody: (decision: PriceDecision, quote: Quote) => QuoteBody }>();
+
   const routeConfig = (route: PaidRoute): RouteConfig => {
     const quoteContext: QuoteContext = { route, usdcMint, network, payTo, hint: stakingHintJson(route, config.tiers, config.x402.stakingUrl) };
     const quoteBody = createQuoteBodies(quoteContext);
     const prices = pricesFor(route);
+    quoting.set(route, { prices, quoteBody });
     const fullAmount = asPrice(route.price);
     return {
       accepts: {
@@ -221,6 +230,8 @@ export function createPaywallPlugin(deps: PaywallDeps): PaywallPlugin {
   };
 
   const routes: RoutesConfig = Object.fromEntries(config.x402.routes.map((r) => [`${r.method} ${r.path}`, routeConfig(r)]));
+  // No rpcUrl: the requirements carry no recent blockhash, so an unpaid answer depends only on route and price
+  // (which the quote cache relies on).
   const resourceServer = new x402ResourceServer(facilitator.client).register(network, new ExactSvmScheme());
 
   resourceServer.onBeforeVerify(async ({ requirements }) => {
@@ -331,6 +342,7 @@ export function createPaywallPlugin(deps: PaywallDeps): PaywallPlugin {
   // The configured routes verbatim answer at once; anything else (other routes, or a paid path spelled
   // differently) is matched the way @x402/express will match it.
   const exactRoutes = new Set(config.x402.routes.map((r) => `${r.method} ${r.path}`));
+  const quoteCache = createQuoteCache(exactRoutes);
   const isPaid = (req: Request, method: string): boolean =>
     exactRoutes.has(`${method} ${req.path}`) || httpServer.requiresPayment({ adapter: new ExpressAdapter(req), path: req.path, method });
 
@@ -361,8 +373,48 @@ export function createPaywallPlugin(deps: PaywallDeps): PaywallPlugin {
     } else if (req.headers["x-payment"] !== undefined) {
       return next(new HttpError(400, "unsupported_payment_header", "X-PAYMENT (x402 v1) is not accepted; send PAYMENT-SIGNATURE (x402 v2)"));
     }
+    if (payment === null) {
+      const key = `${req.method} ${req.path}`;
+      // Browsers (Accept: text/html) may get x402's HTML paywall instead: never cached.
+      if (exactRoutes.has(key) && !(req.header("accept") ?? "").includes("text/html")) return quoteFromCache(req, res, next, key);
+    }
     paywallRequests.run(newRequestState(res, payment), () => {
       x402(req, res, next).catch(next);
+    });
+  };
+
+  /**
+   * An unpaid request on a configured route: priced exactly as x402's price function would, then the answer
+   * x402 gave for that route and decision, replayed; or, the first time, x402's own answer, recorded.
+   */
+  const quoteFromCache = (req: Request, res: Response, next: NextFunction, key: string) => {
+    const slot = quoteCache.slot(key);
+    const rq = slot && quoting.get(slot.route);
+    if (slot && rq) {
+      const q = quoteFor(rq.prices, new ExpressAdapter(req).getHeader(WALLET_HINT_HEADER));
+      const answer = slot.answers.get(q.decision);
+      if (answer) {
+        metrics?.quotes.inc({ basis: q.quote.basis });
+        try {
+          // What @x402/express does with an unpaid answer: status, its headers in order, the JSON body.
+          res.status(answer.status);
+          for (const [name, value] of answer.headers) res.setHeader(name, value);
+          res.json(rq.quoteBody(q.decision, q.quote));
+        } catch (err) {
+          next(err);
+        }
+        return;
+      }
+    }
+    const state = newRequestState(res, null);
+    paywallRequests.run(state, () => {
+      const unwatch = watchAnswer(res, (answer) => {
+        // Only a 402 quote priced by our price function in this request (so its decision is the key).
+        if (answer.status !== 402 || !state.route || !state.decision || !state.quote) return;
+        if (!answer.headers.some(([name]) => name.toLowerCase() === "payment-required")) return;
+        quoteCache.store(key, state.route, state.decision, answer);
+      });
+      x402(req, res, next).catch(next).finally(unwatch);
     });
   };
 
@@ -378,6 +430,7 @@ export function createPaywallPlugin(deps: PaywallDeps): PaywallPlugin {
   Object.defineProperties(plugin, {
     tierCache: { value: tierCache },
     ledger: { value: ledger },
+    quoteCache: { value: quoteCache },
   });
   plugin.ready = async (timeoutMs = 10_000) => {
     let timer: NodeJS.Timeout | undefined;

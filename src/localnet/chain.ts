@@ -108,7 +108,9 @@ export class Chain extends EventEmitter implements ChainApi {
     this.setMaxListeners(0);
     this.models = new Map((options.models ?? []).map((m) => [m.programId, m]));
     this.validity = BigInt(options.blockhashValidity ?? MAX_BLOCKHASH_AGE);
-    this.currentSlot = options.startSlot ?? 1000n;
+    // Slots follow the wall clock at 400 ms per slot, so a restarted chain never starts below one that ran
+    // before it: rows indexed from an earlier run (slot-guarded) are then overwritten, not kept.
+    this.currentSlot = options.startSlot ?? BigInt(Math.floor(Date.now() / 400));
     this.height = this.currentSlot;
     const rich = { data: new Uint8Array(0), owner: SYSTEM_PROGRAM, executable: false, rentEpoch: 0n };
     this.svm.setAccount(this.faucet.publicKey.toBase58(), { ...rich, lamports: 1n << 62n });
