@@ -6,6 +6,7 @@
  */
 import type { Account as TokenAccount, Mint } from "@solana/spl-token";
 import { PublicKey, SystemProgram } from "@solana/web3.js";
+import type { UserStakeAccount } from "../../solana/accounts.ts";
 import type { AccountState, ModelAccountMeta, ModelContext } from "../types.ts";
 import {
   AnchorFailure,
@@ -181,4 +182,39 @@ export function checkRentExempt(env: Env, field: string, key: string): void {
   if (lamports < env.ctx.minimumBalanceForRentExemption(length)) {
     throw langError("ConstraintRentExempt").withAccount(field);
   }
+}
+
+// ---- constraint groups that several instructions declare identically (checked in declaration order) ----
+
+/** `user_stake`: seeds ("user_stake", stake_pool, user) with the stored bump, `mut`, `owner == user` (Unauthorized). */
+export function checkUserStake(
+  env: Env,
+  userStake: Loaded<UserStakeAccount>,
+  stakePoolKey: string,
+  user: string,
+): void {
+  checkSeeds(env, "user_stake", userStake.key, pdaSeeds("user_stake", stakePoolKey, user), userStake.value.bump);
+  checkMut("user_stake", userStake.meta);
+  checkConstraint(userStake.value.owner === user, "user_stake", "Unauthorized");
+}
+
+/** A holder's token account: `mut`, `.mint == mint` (MintMismatch), `.owner == holder` (InvalidTokenAccountOwner). */
+export function checkHolderTokenAccount(field: string, account: Loaded<TokenAccount>, mint: string, holder: string): void {
+  checkMut(field, account.meta);
+  checkConstraint(account.value.mint.toBase58() === mint, field, "MintMismatch");
+  checkConstraint(account.value.owner.toBase58() === holder, field, "InvalidTokenAccountOwner");
+}
+
+/** A pool vault: seeds (seed, stake_pool) with the stored bump, `mut`, key == the pool's stored vault (InvalidPDA). */
+export function checkVault(
+  env: Env,
+  field: "stake_vault" | "reward_vault",
+  vault: Loaded<TokenAccount>,
+  stakePoolKey: string,
+  bump: number,
+  stored: string,
+): void {
+  checkSeeds(env, field, vault.key, pdaSeeds(field, stakePoolKey), bump);
+  checkMut(field, vault.meta);
+  checkConstraint(vault.key === stored, field, "InvalidPDA");
 }

@@ -7,9 +7,11 @@ import { persist, serializeStakePool, serializeUserStake } from "../state.ts";
 import { transferCpi } from "../token.ts";
 import {
   AccountCursor,
-  checkConstraint,
+  checkHolderTokenAccount,
   checkMut,
   checkSeeds,
+  checkUserStake,
+  checkVault,
   pdaSeeds,
   stakePoolSigner,
   type Env,
@@ -31,31 +33,9 @@ export function claimRewards(env: Env): void {
   checkMut("user", user);
   checkSeeds(env, "stake_pool", stakePool.key, pdaSeeds("stake_pool", mint.key), stakePool.value.bump);
   checkMut("stake_pool", stakePool.meta);
-  checkSeeds(
-    env,
-    "user_stake",
-    userStake.key,
-    pdaSeeds("user_stake", stakePool.key, user.pubkey),
-    userStake.value.bump,
-  );
-  checkMut("user_stake", userStake.meta);
-  checkConstraint(userStake.value.owner === user.pubkey, "user_stake", "Unauthorized");
-  checkMut("user_token_account", userTokenAccount.meta);
-  checkConstraint(userTokenAccount.value.mint.toBase58() === mint.key, "user_token_account", "MintMismatch");
-  checkConstraint(
-    userTokenAccount.value.owner.toBase58() === user.pubkey,
-    "user_token_account",
-    "InvalidTokenAccountOwner",
-  );
-  checkSeeds(
-    env,
-    "reward_vault",
-    rewardVault.key,
-    pdaSeeds("reward_vault", stakePool.key),
-    stakePool.value.rewardVaultBump,
-  );
-  checkMut("reward_vault", rewardVault.meta);
-  checkConstraint(rewardVault.key === stakePool.value.rewardVault, "reward_vault", "InvalidPDA");
+  checkUserStake(env, userStake, stakePool.key, user.pubkey);
+  checkHolderTokenAccount("user_token_account", userTokenAccount, mint.key, user.pubkey);
+  checkVault(env, "reward_vault", rewardVault, stakePool.key, stakePool.value.rewardVaultBump, stakePool.value.rewardVault);
 
   const pool = stakePool.value;
   const position = { ...userStake.value };

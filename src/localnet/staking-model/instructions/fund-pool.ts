@@ -4,7 +4,16 @@ import { u64Arg, type RawArgs } from "../args.ts";
 import { emitFundPool } from "../events.ts";
 import { kamiyo } from "../rust-format.ts";
 import { transferCpi } from "../token.ts";
-import { AccountCursor, checkConstraint, checkMut, checkSeeds, pdaSeeds, type Env } from "../validation.ts";
+import {
+  AccountCursor,
+  checkConstraint,
+  checkHolderTokenAccount,
+  checkMut,
+  checkSeeds,
+  checkVault,
+  pdaSeeds,
+  type Env,
+} from "../validation.ts";
 
 const FILE = "programs/kamiyo-staking/src/instructions/fund_pool.rs";
 
@@ -22,22 +31,8 @@ export function fundPool(env: Env, args: RawArgs): void {
   checkMut("admin", admin);
   checkSeeds(env, "stake_pool", stakePool.key, pdaSeeds("stake_pool", mint.key), stakePool.value.bump);
   checkConstraint(stakePool.value.admin === admin.pubkey, "stake_pool", "Unauthorized");
-  checkMut("admin_token_account", adminTokenAccount.meta);
-  checkConstraint(adminTokenAccount.value.mint.toBase58() === mint.key, "admin_token_account", "MintMismatch");
-  checkConstraint(
-    adminTokenAccount.value.owner.toBase58() === admin.pubkey,
-    "admin_token_account",
-    "InvalidTokenAccountOwner",
-  );
-  checkSeeds(
-    env,
-    "reward_vault",
-    rewardVault.key,
-    pdaSeeds("reward_vault", stakePool.key),
-    stakePool.value.rewardVaultBump,
-  );
-  checkMut("reward_vault", rewardVault.meta);
-  checkConstraint(rewardVault.key === stakePool.value.rewardVault, "reward_vault", "InvalidPDA");
+  checkHolderTokenAccount("admin_token_account", adminTokenAccount, mint.key, admin.pubkey);
+  checkVault(env, "reward_vault", rewardVault, stakePool.key, stakePool.value.rewardVaultBump, stakePool.value.rewardVault);
 
   const now = ctx.now();
   requireThat(amount > 0n, "InvalidAmount", FILE, 53);

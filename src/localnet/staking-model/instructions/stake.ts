@@ -10,11 +10,12 @@ import { persist, serializeStakePool, serializeUserStake } from "../state.ts";
 import { transferCpi } from "../token.ts";
 import {
   AccountCursor,
-  checkConstraint,
+  checkHolderTokenAccount,
   checkInitSeeds,
   checkMut,
   checkRentExempt,
   checkSeeds,
+  checkVault,
   pdaSeeds,
   type Env,
 } from "../validation.ts";
@@ -50,16 +51,8 @@ export function stake(env: Env, args: RawArgs): void {
   checkMut("user", user);
   checkSeeds(env, "stake_pool", stakePool.key, pdaSeeds("stake_pool", mint.key), stakePool.value.bump);
   checkMut("stake_pool", stakePool.meta);
-  checkMut("user_token_account", userTokenAccount.meta);
-  checkConstraint(userTokenAccount.value.mint.toBase58() === mint.key, "user_token_account", "MintMismatch");
-  checkConstraint(
-    userTokenAccount.value.owner.toBase58() === user.pubkey,
-    "user_token_account",
-    "InvalidTokenAccountOwner",
-  );
-  checkSeeds(env, "stake_vault", stakeVault.key, pdaSeeds("stake_vault", stakePool.key), stakePool.value.stakeVaultBump);
-  checkMut("stake_vault", stakeVault.meta);
-  checkConstraint(stakeVault.key === stakePool.value.stakeVault, "stake_vault", "InvalidPDA");
+  checkHolderTokenAccount("user_token_account", userTokenAccount, mint.key, user.pubkey);
+  checkVault(env, "stake_vault", stakeVault, stakePool.key, stakePool.value.stakeVaultBump, stakePool.value.stakeVault);
 
   const pool = { ...stakePool.value };
   const position = { ...loadedUserStake };

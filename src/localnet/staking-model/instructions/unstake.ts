@@ -5,7 +5,7 @@ import { emitUnstake } from "../events.ts";
 import { checkedSubU64, inI64, tierOf } from "../math.ts";
 import { days, kamiyo } from "../rust-format.ts";
 import { persist, serializeUserStake } from "../state.ts";
-import { AccountCursor, checkConstraint, checkMut, checkSeeds, pdaSeeds, type Env } from "../validation.ts";
+import { AccountCursor, checkMut, checkSeeds, checkUserStake, pdaSeeds, type Env } from "../validation.ts";
 
 const FILE = "programs/kamiyo-staking/src/instructions/unstake.rs";
 
@@ -19,15 +19,7 @@ export function unstake(env: Env, args: RawArgs): void {
 
   checkMut("user", user);
   checkSeeds(env, "stake_pool", stakePool.key, pdaSeeds("stake_pool", stakePool.value.mint), stakePool.value.bump);
-  checkSeeds(
-    env,
-    "user_stake",
-    userStake.key,
-    pdaSeeds("user_stake", stakePool.key, user.pubkey),
-    userStake.value.bump,
-  );
-  checkMut("user_stake", userStake.meta);
-  checkConstraint(userStake.value.owner === user.pubkey, "user_stake", "Unauthorized");
+  checkUserStake(env, userStake, stakePool.key, user.pubkey);
 
   const pool = stakePool.value;
   const position = { ...userStake.value };

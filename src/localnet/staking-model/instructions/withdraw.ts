@@ -7,9 +7,11 @@ import { persist, serializeStakePool, serializeUserStake } from "../state.ts";
 import { transferCpi } from "../token.ts";
 import {
   AccountCursor,
-  checkConstraint,
+  checkHolderTokenAccount,
   checkMut,
   checkSeeds,
+  checkUserStake,
+  checkVault,
   pdaSeeds,
   stakePoolSigner,
   type Env,
@@ -31,25 +33,9 @@ export function withdraw(env: Env): void {
   checkMut("user", user);
   checkSeeds(env, "stake_pool", stakePool.key, pdaSeeds("stake_pool", mint.key), stakePool.value.bump);
   checkMut("stake_pool", stakePool.meta);
-  checkSeeds(
-    env,
-    "user_stake",
-    userStake.key,
-    pdaSeeds("user_stake", stakePool.key, user.pubkey),
-    userStake.value.bump,
-  );
-  checkMut("user_stake", userStake.meta);
-  checkConstraint(userStake.value.owner === user.pubkey, "user_stake", "Unauthorized");
-  checkMut("user_token_account", userTokenAccount.meta);
-  checkConstraint(userTokenAccount.value.mint.toBase58() === mint.key, "user_token_account", "MintMismatch");
-  checkConstraint(
-    userTokenAccount.value.owner.toBase58() === user.pubkey,
-    "user_token_account",
-    "InvalidTokenAccountOwner",
-  );
-  checkSeeds(env, "stake_vault", stakeVault.key, pdaSeeds("stake_vault", stakePool.key), stakePool.value.stakeVaultBump);
-  checkMut("stake_vault", stakeVault.meta);
-  checkConstraint(stakeVault.key === stakePool.value.stakeVault, "stake_vault", "InvalidPDA");
+  checkUserStake(env, userStake, stakePool.key, user.pubkey);
+  checkHolderTokenAccount("user_token_account", userTokenAccount, mint.key, user.pubkey);
+  checkVault(env, "stake_vault", stakeVault, stakePool.key, stakePool.value.stakeVaultBump, stakePool.value.stakeVault);
 
   const pool = { ...stakePool.value };
   const position = { ...userStake.value };
