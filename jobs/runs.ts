@@ -243,15 +243,11 @@ export function createRunStore(db: Kysely<Database>) {
         });
         if (!moved) return false;
         await markLanded(trx, tx.id);
-        const allocation = await trx
-          .selectFrom("staking_revenue_allocations")
-          .select("id")
-          .where("run_id", "=", run.id)
-          .executeTakeFirstOrThrow();
+        const allocationId = await allocationOf(trx, run.id);
         await trx
           .insertInto("kamiyo_buybacks")
           .values({
-            allocation_id: allocation.id,
+            allocation_id: allocationId,
             run_id: run.id,
             usdc_amount: b.usdcSpent,
             kamiyo_amount: b.kamiyoBought,
@@ -271,15 +267,11 @@ export function createRunStore(db: Kysely<Database>) {
       return db.transaction().execute(async (trx) => {
         if (!(await moveRun(trx, run.id, ["fund_signed"], "funded", { kamiyo_funded: f.amount }))) return false;
         await markLanded(trx, tx.id);
-        const allocation = await trx
-          .selectFrom("staking_revenue_allocations")
-          .select("id")
-          .where("run_id", "=", run.id)
-          .executeTakeFirstOrThrow();
+        const allocationId = await allocationOf(trx, run.id);
         await trx
           .insertInto("staking_pool_fundings")
           .values({
-            allocation_id: allocation.id,
+            allocation_id: allocationId,
             run_id: run.id,
             kamiyo_amount: f.amount,
             tx_hash: tx.signature,
@@ -332,6 +324,16 @@ export function createRunStore(db: Kysely<Database>) {
       return db.transaction().execute((trx) => moveRun(trx, run.id, ["failed"], run.failed_from!, { failed_from: null, error: null }));
     },
   };
+}
+
+/** The allocation row of a run (it exists from `allocated` on). */
+async function allocationOf(trx: Transaction<Database>, runId: bigint): Promise<bigint> {
+  const row = await trx
+    .selectFrom("staking_revenue_allocations")
+    .select("id")
+    .where("run_id", "=", runId)
+    .executeTakeFirstOrThrow();
+  return row.id;
 }
 
 async function markLanded(trx: Transaction<Database>, txId: bigint): Promise<void> {
