@@ -50,11 +50,11 @@ export function adminAuth(options: AdminAuthOptions): RequestHandler {
   return (req, _res, next) => {
     const key = presentedAdminKey(req.headers, allowBasic);
     if (key === null) {
-      next(new HttpError(401, "unauthorized", "admin key required (Authorization: Bearer, x-admin-key or Basic)", { headers: challenge }));
+      next(new HttpError("unauthorized", "unauthorized", "admin key required (Authorization: Bearer, x-admin-key or Basic)", { headers: challenge }));
       return;
     }
     if (!safeEqual(key, options.key)) {
-      next(new HttpError(401, "unauthorized", "admin key rejected", { headers: challenge }));
+      next(new HttpError("unauthorized", "unauthorized", "admin key rejected", { headers: challenge }));
       return;
     }
     next();

@@ -1,22 +1,29 @@
 /**
- * The one place where errors become HTTP answers. Routes throw `HttpError` for what the client did wrong;
- * anything else is a 500 whose body carries no message, stack or secret (the log has the details).
+ * The one place where errors become HTTP answers. The status comes from the error's kind through
+ * HTTP_STATUS. `HttpError` carries a message meant for the client; any other classified error answers with
+ * its code and the kind's public message, and an unclassified one is a 500 whose body carries no message,
+ * stack, address or secret (the log has the details).
  */
 import type { ErrorRequestHandler, RequestHandler } from "express";
+import { errorKind, KamiyoError, type ErrorKind } from "../src/errors.ts";
 import type { Logger } from "../src/log.ts";
+import { HTTP_STATUS, PUBLIC_MESSAGE } from "./http-status.ts";
 
 /** An answer the client caused or may act on. `code` is stable for programs, `message` is for people. */
-export class HttpError extends Error {
+export class HttpError extends KamiyoError {
   override name = "HttpError";
-  readonly status: number;
-  readonly code: string;
+  readonly kind: ErrorKind;
+  readonly retryable: boolean;
   /** Extra response headers (e.g. WWW-Authenticate on 401). */
   readonly headers: Readonly<Record<string, string>>;
-  constructor(status: number, code: string, message: string, options: { headers?: Record<string, string>; cause?: unknown } = {}) {
-    super(message, options.cause === undefined ? undefined : { cause: options.cause });
-    this.status = status;
-    this.code = code;
+  constructor(kind: ErrorKind, code: string, message: string, options: { headers?: Record<string, string>; cause?: unknown } = {}) {
+    super(message, { code, cause: options.cause });
+    this.kind = kind;
+    this.retryable = kind === "unavailable" || kind === "upstream" || kind === "rate_limited" || kind === "stopped";
     this.headers = options.headers ?? {};
+  }
+  get status(): number {
+    return HTTP_STATUS[this.kind];
   }
 }
 
@@ -38,26 +45,24 @@ function fromBodyParser(err: unknown): HttpError | null {
   if (!e || typeof e !== "object" || typeof e.type !== "string") return null;
   switch (e.type) {
     case "entity.parse.failed":
-      return new HttpError(400, "invalid_json", "the request body is not valid JSON");
+      return new HttpError("invalid_input", "invalid_json", "the request body is not valid JSON");
     case "entity.too.large":
-      return new HttpError(413, "payload_too_large", "the request body is larger than this endpoint accepts");
+      return new HttpError("too_large", "payload_too_large", "the request body is larger than this endpoint accepts");
     case "encoding.unsupported":
     case "charset.unsupported":
-      return new HttpError(415, "unsupported_encoding", "the request body's encoding or charset is not supported");
+      return new HttpError("unsupported", "unsupported_encoding", "the request body's encoding or charset is not supported");
     case "request.aborted":
-      return new HttpError(400, "request_aborted", "the request body ended early");
+      return new HttpError("invalid_input", "request_aborted", "the request body ended early");
     case "request.size.invalid":
-      return new HttpError(400, "invalid_length", "the request body does not match its Content-Length");
-    default: {
-      const status = typeof e.status === "number" && e.status >= 400 && e.status < 500 ? e.status : 400;
-      return new HttpError(status, "invalid_body", "the request body cannot be read");
-    }
+      return new HttpError("invalid_input", "invalid_length", "the request body does not match its Content-Length");
+    default:
+      return new HttpError("invalid_input", "invalid_body", "the request body cannot be read");
   }
 }
 
 export function notFoundHandler(): RequestHandler {
   return (req, _res, next) => {
-    next(new HttpError(404, "not_found", `no route for ${req.method} ${req.path}`));
+    next(new HttpError("not_found", "not_found", `no route for ${req.method} ${req.path}`));
   };
 }
 
@@ -75,7 +80,12 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
       res.status(known.status).set(known.headers).json({ error: known.code, message: known.message } satisfies ErrorBody);
       return;
     }
-    logger.error({ err, reqId: req.id, path: req.path }, "unhandled error");
-    res.status(500).json({ error: "internal", message: "internal error" } satisfies ErrorBody);
+    const kind = errorKind(err);
+    const status = HTTP_STATUS[kind];
+    const code = err instanceof KamiyoError && err.code !== "error" ? err.code : kind;
+    if (kind === "internal") logger.error({ err, reqId: req.id, path: req.path }, "unhandled error");
+    else logger.warn({ reason: err instanceof Error ? err.message : String(err), kind, reqId: req.id, path: req.path }, "request failed");
+    // The error's own message can name internal hosts and ports: the client gets the kind's public message.
+    res.status(status).json({ error: code, message: PUBLIC_MESSAGE[kind] } satisfies ErrorBody);
   };
 }

@@ -4,8 +4,8 @@
  * stored effective stake, so this answer always agrees with /x402/discount-tiers.
  */
 import type { Kysely } from "kysely";
-import { PRIORITY_BENEFITS, tierFor, type DiscountTier, type Priority } from "../src/core/tiers.ts";
-import { formatUnits, KAMIYO_DECIMALS } from "../src/core/units.ts";
+import { PRIORITY_BENEFITS, tierFor, type DiscountTier, type Priority } from "../src/domain/tiers.ts";
+import { formatUnits, KAMIYO_DECIMALS } from "../src/domain/units.ts";
 import type { Database } from "../src/db/schema.ts";
 import { highestAppliedSlot, readIndexerStatus } from "./indexer-status.ts";
 

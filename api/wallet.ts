@@ -16,6 +16,6 @@ export function walletProblem(text: string): string | null {
 export function parseWallet(value: unknown): string {
   const text = typeof value === "string" ? value : "";
   const problem = walletProblem(text);
-  if (problem !== null) throw new HttpError(400, "invalid_wallet", problem);
+  if (problem !== null) throw new HttpError("invalid_input", "invalid_wallet", problem);
   return text;
 }

@@ -9,9 +9,9 @@
 import { createHash } from "node:crypto";
 import { pino } from "pino";
 import { PublicKey } from "@solana/web3.js";
-import { createChain } from "../src/localnet/chain.ts";
-import { createRpcServer } from "../src/localnet/rpc/index.ts";
-import { createStakingModel } from "../src/localnet/staking-model/index.ts";
+import { createChain } from "../localnet/chain.ts";
+import { createRpcServer } from "../localnet/rpc/index.ts";
+import { createStakingModel } from "../localnet/staking-model/index.ts";
 import { encodeUserStake } from "../src/solana/accounts.ts";
 import { stakePoolPda, USER_STAKE_SIZE } from "../src/solana/program.ts";
 

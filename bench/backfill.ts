@@ -8,6 +8,7 @@
  * decode, batched upserts with stake_events and NOTIFY), peak RSS and heap of this process, and COPY time.
  * Uses DATABASE_URL (default: the test database) and a schema of its own, dropped at the end.
  */
+import { loadLocalnetConfig } from "../localnet/demo-env.ts";
 import { spawn } from "node:child_process";
 import { once } from "node:events";
 import { createReadStream, createWriteStream, readFileSync, readdirSync } from "node:fs";
@@ -21,10 +22,10 @@ import pg from "pg";
 import { from as copyFrom, to as copyTo } from "pg-copy-streams";
 import { pino } from "pino";
 import { Registry } from "prom-client";
-import { loadConfig } from "../src/config.ts";
+
 import { createDatabase } from "../src/db/database.ts";
 import { ensureDatabase, migrateToLatest } from "../src/db/migrate.ts";
-import { DEMO_ADDRESSES } from "../src/localnet/demo-addresses.ts";
+import { DEMO_ADDRESSES } from "../localnet/demo-addresses.ts";
 import { createIndexer } from "../indexer/indexer.ts";
 
 const { values } = parseArgs({
@@ -33,7 +34,7 @@ const { values } = parseArgs({
 const accounts = Number(values.accounts);
 if (!Number.isInteger(accounts) || accounts < 1) throw new Error("--accounts must be a positive integer");
 const databaseUrl = values["database-url"] ?? process.env.DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/test";
-const programId = loadConfig({}).solana.programId;
+const programId = loadLocalnetConfig({}).solana.programId;
 const mint = DEMO_ADDRESSES.kamiyoMint;
 const mb = (bytes: number) => (bytes / 2 ** 20).toFixed(0);
 const CLOCK_TICKS = 100;
@@ -83,7 +84,7 @@ const database = createDatabase({ url: databaseUrl, schema, max: 4, applicationN
 const workDir = await mkdtemp(join(tmpdir(), "kamiyo-bench-"));
 try {
   await migrateToLatest(database.db);
-  const config = loadConfig({
+  const config = loadLocalnetConfig({
     LOG_LEVEL: "warn",
     SOLANA_RPC_URL: ready.httpUrl,
     SOLANA_WS_URL: ready.wsUrl,

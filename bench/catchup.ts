@@ -7,6 +7,7 @@
  * Redis (a fresh key prefix, deleted after). Environment: DATABASE_URL, REDIS_URL, BENCH_DAYS (30),
  * BENCH_PAYMENTS on the first day (50; each later day has one more), BENCH_SLOT_MS (400, the validator's slot time).
  */
+import { loadLocalnetConfig } from "../localnet/demo-env.ts";
 import { randomBytes } from "node:crypto";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -15,18 +16,18 @@ import { TOKEN_PROGRAM_ID } from "@solana/spl-token";
 import { Redis } from "ioredis";
 import pg from "pg";
 import { createJobsRuntime } from "../jobs/runtime.ts";
-import { loadConfig, STAKING_PROGRAM_PLACEHOLDER_ID } from "../src/config.ts";
-import { addUtcDays, lastClosedUtcDay, utcDayWindow } from "../src/core/allocation.ts";
-import { formatUnits, KAMIYO_DECIMALS, USDC_DECIMALS } from "../src/core/units.ts";
+import { STAKING_PROGRAM_PLACEHOLDER_ID } from "../src/config.ts";
+import { addUtcDays, lastClosedUtcDay, utcDayWindow } from "../src/domain/allocation.ts";
+import { formatUnits, KAMIYO_DECIMALS, USDC_DECIMALS } from "../src/domain/units.ts";
 import { createDatabase } from "../src/db/database.ts";
 import { ensureDatabase, migrateToLatest } from "../src/db/migrate.ts";
-import { startLocalnet } from "../src/localnet/server.ts";
+import { startLocalnet } from "../localnet/server.ts";
 import { createLogger } from "../src/log.ts";
 
 const DAYS = Number(process.env.BENCH_DAYS ?? "30");
 const PAYMENTS = Number(process.env.BENCH_PAYMENTS ?? "50");
 const SLOT_MS = Number(process.env.BENCH_SLOT_MS ?? "400");
-const base = loadConfig({ ...process.env, LOG_LEVEL: "silent" });
+const base = loadLocalnetConfig({ ...process.env, LOG_LEVEL: "silent" });
 
 async function admin(url: string, text: string) {
   const c = new pg.Client({ connectionString: url });
@@ -59,7 +60,7 @@ async function main() {
   try {
     await migrateToLatest(handle.db);
     const seed = net.seed!;
-    const config = loadConfig({
+    const config = loadLocalnetConfig({
       ...process.env,
       LOG_LEVEL: "silent",
       SOLANA_RPC_URL: net.httpUrl,

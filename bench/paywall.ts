@@ -13,6 +13,7 @@
  * Environment: BENCH_DATABASE_URL (default: the configured database's name + "_bench"), BENCH_CONCURRENCY (4),
  * BENCH_ROUNDS (3), BENCH_SECONDS per route and round (4), BENCH_PAID (300), BENCH_PAID_CONCURRENCY (16).
  */
+import { loadLocalnetConfig } from "../localnet/demo-env.ts";
 import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
@@ -33,12 +34,12 @@ import { createInProcessFacilitator, createPaywallPlugin, readKeypairFile } from
 import { fullPrice, priceForTier } from "../api/paywall/price.ts";
 import { createQuoteBodies, stakingHintJson } from "../api/paywall/quote-body.ts";
 import { listen } from "../api/server.ts";
-import { loadConfig, STAKING_PROGRAM_PLACEHOLDER_ID } from "../src/config.ts";
-import { effectiveStake, tierFor } from "../src/core/tiers.ts";
+import { STAKING_PROGRAM_PLACEHOLDER_ID } from "../src/config.ts";
+import { effectiveStake, tierFor } from "../src/domain/tiers.ts";
 import { createDatabase } from "../src/db/database.ts";
 import { ensureDatabase, migrateToLatest } from "../src/db/migrate.ts";
 import { createLogger } from "../src/log.ts";
-import { startLocalnet } from "../src/localnet/server.ts";
+import { startLocalnet } from "../localnet/server.ts";
 import { decodeUserStake } from "../src/solana/accounts.ts";
 import { userStakePda } from "../src/solana/program.ts";
 import { percentile, type LoadResult, type LoadSpec } from "./load-generator.ts";
@@ -101,7 +102,7 @@ async function main(): Promise<void> {
     const chain = await startLocalnet({ host: "127.0.0.1", rpcPort: 0, slotMs: 100, blockhashValidity: 3_000, seedDemo: true, stateDir: dir, programId: STAKING_PROGRAM_PLACEHOLDER_ID, logger });
     cleanups.push(() => chain.close());
     const seed = chain.seed!;
-    const config = loadConfig({
+    const config = loadLocalnetConfig({
       ...process.env,
       KAMIYO_CLUSTER: "localnet",
       LOG_LEVEL: "silent",

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Runs src/cli/main.ts under a Node that strips TypeScript types (>= 24). When the `node` on PATH is older,
+// Runs cli/main.ts under a Node that strips TypeScript types (>= 24). When the `node` on PATH is older,
 // the project's own node (the `node` devDependency) is used. Plain JS so that any Node can start it.
 import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
@@ -7,7 +7,7 @@ import { constants } from "node:os";
 import { fileURLToPath } from "node:url";
 
 const MIN_MAJOR = 24;
-const main = fileURLToPath(new URL("../src/cli/main.ts", import.meta.url));
+const main = fileURLToPath(new URL("../cli/main.ts", import.meta.url));
 const bundled = fileURLToPath(new URL("../node_modules/node/bin/node", import.meta.url));
 const major = Number(process.versions.node.split(".")[0]);
 const node = major >= MIN_MAJOR ? process.execPath : existsSync(bundled) ? bundled : null;

@@ -22,7 +22,7 @@ import { createLeadership, type LeaderTermContext } from "./leadership.ts";
 import { createLiveFeed, type LiveFeed } from "./live-feed.ts";
 import { createIndexerMetrics, type IndexerMetrics } from "./metrics.ts";
 import { runReconcile, type ReconcileReport } from "./reconcile.ts";
-import { exponentialBackoff, sleep } from "./retry.ts";
+import { exponentialBackoff, sleep } from "../src/retry.ts";
 import { createRpcClient, type FetchLike, type RpcClient } from "./rpc-client.ts";
 import { createRereads, type Rereads } from "./rereads.ts";
 import { createWriteQueue } from "./write-queue.ts";

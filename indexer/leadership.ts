@@ -8,7 +8,7 @@
 import pg from "pg";
 import type { Logger } from "pino";
 import { describeError } from "../src/errors.ts";
-import { sleep } from "./retry.ts";
+import { sleep } from "../src/retry.ts";
 
 export interface LeaderTermContext {
   /** The lock connection (for LISTEN). Do not end it. */

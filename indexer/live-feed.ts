@@ -11,7 +11,7 @@ import WebSocket from "ws";
 import type { Logger } from "pino";
 import type { Commitment } from "../src/config.ts";
 import { describeError } from "../src/errors.ts";
-import type { Backoff } from "./retry.ts";
+import type { Backoff } from "../src/retry.ts";
 import type { AccountRead, ProgramAccountsFilter } from "./rpc-client.ts";
 
 export interface LiveFeedOptions {

@@ -241,5 +241,5 @@ export function createRpcClient(options: RpcClientOptions): RpcClient {
 }
 
 export function isMinContextSlotError(err: unknown): boolean {
-  return err instanceof RpcCallError && err.code === MIN_CONTEXT_SLOT_NOT_REACHED;
+  return err instanceof RpcCallError && err.rpcCode === MIN_CONTEXT_SLOT_NOT_REACHED;
 }

@@ -1,10 +1,10 @@
 /**
  * What a raw account means for the `stakes` table. Decoding goes through Anchor's coder
- * (src/solana/accounts.ts); effective stake and tier come from src/core/tiers.ts with the configured table.
+ * (src/solana/accounts.ts); effective stake and tier come from src/domain/tiers.ts with the configured table.
  */
 import bs58 from "bs58";
 import type { Commitment, Config } from "../src/config.ts";
-import { effectiveStake, tierFor, type DiscountTier, type TierMatch } from "../src/core/tiers.ts";
+import { effectiveStake, tierFor, type DiscountTier, type TierMatch } from "../src/domain/tiers.ts";
 import { AccountDecodeError, decodeUserStake, isUserStakeData, type ProgramTier } from "../src/solana/accounts.ts";
 import { stakePoolPda, USER_STAKE_DISCRIMINATOR, USER_STAKE_SIZE } from "../src/solana/program.ts";
 import type { AccountRead, ProgramAccountsFilter } from "./rpc-client.ts";

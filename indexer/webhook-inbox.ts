@@ -17,7 +17,7 @@ import { describeError } from "../src/errors.ts";
 import { WEBHOOK_INBOX_CHANNEL, type WebhookEnqueueResult } from "./contracts.ts";
 import { StoppedError } from "./errors.ts";
 import type { IndexerMetrics } from "./metrics.ts";
-import { withRetry, type Backoff } from "./retry.ts";
+import { withRetry, type Backoff } from "../src/retry.ts";
 import type { RpcClient } from "./rpc-client.ts";
 import { readElement } from "./webhook-elements.ts";
 import type { SourcedRead } from "./write-path.ts";

@@ -6,7 +6,7 @@
  */
 import type { Logger } from "pino";
 import { describeError } from "../src/errors.ts";
-import { sleep, type Backoff } from "./retry.ts";
+import { sleep, type Backoff } from "../src/retry.ts";
 import type { SourcedRead } from "./write-path.ts";
 
 export interface WsBuffer {

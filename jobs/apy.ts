@@ -3,7 +3,7 @@
  * the trailing 30 days of x402 revenue and the APY they imply at the latest buyback price
  * (core/allocation.ts `impliedApy`), one row in staking_apy_history per snapshot.
  */
-import { APY_WINDOW_DAYS, averagePriceMicroUsdc, impliedApy } from "../src/core/allocation.ts";
+import { APY_WINDOW_DAYS, averagePriceMicroUsdc, impliedApy } from "../src/domain/allocation.ts";
 import type { Logger } from "../src/log.ts";
 import { decodeStakePool } from "../src/solana/accounts.ts";
 import { stakingAddresses } from "../src/solana/instructions.ts";

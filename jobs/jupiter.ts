@@ -7,7 +7,7 @@
  */
 import { Configuration, SwapApi, type QuoteResponse } from "@jup-ag/api";
 import { VersionedTransaction, type PublicKey } from "@solana/web3.js";
-import { minimumOut, priceImpactBps } from "../src/core/allocation.ts";
+import { minimumOut, priceImpactBps } from "../src/domain/allocation.ts";
 import { PipelineHalt, RetryableStepError } from "./errors.ts";
 
 export interface JupiterOptions {

@@ -15,7 +15,7 @@ import {
   type Keypair,
   type TransactionError,
 } from "@solana/web3.js";
-import { allocationOf, averagePriceMicroUsdc } from "../src/core/allocation.ts";
+import { allocationOf, averagePriceMicroUsdc } from "../src/domain/allocation.ts";
 import type { JsonValue } from "../src/db/schema.ts";
 import { describeError } from "../src/errors.ts";
 import type { Logger } from "../src/log.ts";

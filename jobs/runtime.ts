@@ -7,7 +7,7 @@ import { Keypair } from "@solana/web3.js";
 import { Worker, type Job, type Queue } from "bullmq";
 import type { Kysely } from "kysely";
 import type { Redis } from "ioredis";
-import type { Config } from "../src/config.ts";
+import { ConfigError, type Config } from "../src/config.ts";
 import type { Database } from "../src/db/schema.ts";
 import { describeError } from "../src/errors.ts";
 import type { Logger } from "../src/log.ts";
@@ -82,7 +82,7 @@ export async function createJobsRuntime(deps: JobsRuntimeDeps): Promise<JobsRunt
   const pipeline = createPipeline({
     store,
     chain,
-    jupiter: createJupiter({ apiUrl: config.jobs.jupiterApiUrl, apiKey: config.jobs.jupiterApiKey }),
+    jupiter: createJupiter({ apiUrl: requireJupiterUrl(config), apiKey: config.jobs.jupiterApiKey }),
     admin,
     programId: config.solana.programId,
     kamiyoMint: config.solana.kamiyoMint,
@@ -183,4 +183,10 @@ export async function createJobsRuntime(deps: JobsRuntimeDeps): Promise<JobsRunt
 /** The runtime for `kamiyo-stake worker`, from configuration. */
 export function createJobsRuntimeFromConfig(options: { config: Config; db: Kysely<Database>; logger: Logger; prefix?: string }) {
   return createJobsRuntime({ db: options.db, redisUrl: options.config.redisUrl, config: options.config, logger: options.logger, ...(options.prefix ? { prefix: options.prefix } : {}) });
+}
+
+/** The worker is the one role that calls Jupiter; it cannot run without knowing where. */
+function requireJupiterUrl(config: Config): string {
+  if (config.jobs.jupiterApiUrl === undefined) throw new ConfigError("JUPITER_API_URL: required by the worker");
+  return config.jobs.jupiterApiUrl;
 }

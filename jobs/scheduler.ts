@@ -6,7 +6,7 @@
  * replicas at once, still make one run per day.
  */
 import type { Queue } from "bullmq";
-import { lastClosedUtcDay, utcDayWindow, utcDaysBetween } from "../src/core/allocation.ts";
+import { lastClosedUtcDay, utcDayWindow, utcDaysBetween } from "../src/domain/allocation.ts";
 import type { Logger } from "../src/log.ts";
 import { catchUpJobId, enqueueRun, JOB, SCHEDULER } from "./queue.ts";
 import type { RunStore } from "./runs.ts";

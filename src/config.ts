@@ -1,11 +1,11 @@
 /**
  * The only module that reads the environment. Everything else receives a `Config`.
- * Unset values take embedded defaults: local Postgres and Redis on this machine and the local chain.
+ * Unset values take embedded defaults: local Postgres and Redis on this machine. Addresses of the local chain
+ * (mints, payTo, endpoints) are not known here: on localnet the caller supplies them (`localnetDefaults`).
  */
 import { z } from "zod";
-import { DEFAULT_TIERS, validateTiers, type DiscountTier } from "./core/tiers.ts";
-import { parseUnits, USDC_DECIMALS } from "./core/units.ts";
-import { DEMO_ADDRESSES } from "./localnet/demo-addresses.ts";
+import { DEFAULT_TIERS, validateTiers, type DiscountTier } from "./domain/tiers.ts";
+import { parseUnits, USDC_DECIMALS } from "./domain/units.ts";
 
 export const STAKING_PROGRAM_PLACEHOLDER_ID = "Fg6PaFpoGXkYsidMpWTK6W2BeZ7FEfcYkg476zPFsLnS";
 export const SOLANA_DEVNET_CAIP2 = "solana:EtWTRABZaYq6iMfeYKouRu166VU2xqa1";
@@ -89,12 +89,12 @@ const envSchema = z.object({
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
   DATABASE_URL: url(["postgres:", "postgresql:"]).default("postgres://postgres@127.0.0.1:5432/kamiyo_stake"),
   REDIS_URL: url(["redis:", "rediss:"]).default("redis://127.0.0.1:6379"),
-  SOLANA_RPC_URL: url(["http:", "https:"]).default("http://127.0.0.1:8899"),
-  SOLANA_WS_URL: url(["ws:", "wss:"]).default("ws://127.0.0.1:8900"),
+  SOLANA_RPC_URL: url(["http:", "https:"]).optional(),
+  SOLANA_WS_URL: url(["ws:", "wss:"]).optional(),
   SOLANA_COMMITMENT: z.enum(["processed", "confirmed", "finalized"]).default("confirmed"),
   STAKING_PROGRAM_ID: address().default(STAKING_PROGRAM_PLACEHOLDER_ID),
-  KAMIYO_MINT: address().default(DEMO_ADDRESSES.kamiyoMint),
-  USDC_MINT: address().default(DEMO_ADDRESSES.usdcMint),
+  KAMIYO_MINT: address().optional(),
+  USDC_MINT: address().optional(),
   HELIUS_API_KEY: z.string().min(1).optional(),
   HELIUS_API_URL: url(["http:", "https:"]).optional(),
   HELIUS_WEBHOOK_AUTH: secret().optional(),
@@ -102,7 +102,7 @@ const envSchema = z.object({
   ADMIN_API_KEY: secret().optional(),
   PORT: port().default(3000),
   DISCOUNT_TIERS: jsonText(tierSchema).optional(),
-  X402_PAY_TO: address().default(DEMO_ADDRESSES.payTo),
+  X402_PAY_TO: address().optional(),
   X402_NETWORK: z.enum([SOLANA_DEVNET_CAIP2, SOLANA_MAINNET_CAIP2]).optional(),
   X402_FACILITATOR_URL: url(["http:", "https:"]).optional(),
   X402_FACILITATOR_KEYPAIR: z.string().min(1).optional(),
@@ -115,7 +115,7 @@ const envSchema = z.object({
     .transform((v) => v.split(",").map((s) => s.trim()).filter(Boolean))
     .pipe(z.array(z.union([z.literal("*"), url(["http:", "https:"])])).min(1, "must name at least one origin or *")),
   ADMIN_KEYPAIR_PATH: z.string().min(1).optional(),
-  JUPITER_API_URL: url(["http:", "https:"]).default("http://127.0.0.1:8902"),
+  JUPITER_API_URL: url(["http:", "https:"]).optional(),
   JUPITER_API_KEY: z.string().min(1).optional(),
   ALLOCATION_BPS: bps().default(3000),
   PIPELINE_CRON: z
@@ -184,7 +184,8 @@ export interface Config {
   };
   jobs: {
     adminKeypairPath: string;
-    jupiterApiUrl: string;
+    /** Required by the worker (checked where the worker is built); the API never calls Jupiter. */
+    jupiterApiUrl: string | undefined;
     jupiterApiKey: string | undefined;
     allocationBps: number;
     pipelineCron: string;
@@ -214,10 +215,24 @@ export class ConfigError extends Error {
 const LOCAL_WEBHOOK_AUTH = "localnet-webhook-auth-0000";
 const LOCAL_ADMIN_KEY = "localnet-admin-key-00000";
 
-export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
+export interface LoadConfigOptions {
+  /**
+   * Values for unset variables when KAMIYO_CLUSTER is localnet: the local chain's mints, payTo and endpoints.
+   * Supplied by the commands that know the local chain; ignored on every other cluster.
+   */
+  localnetDefaults?: (env: Readonly<Record<string, string | undefined>>) => Readonly<Record<string, string>>;
+}
+
+export function loadConfig(env: Record<string, string | undefined> = process.env, options: LoadConfigOptions = {}): Config {
+  const given = (key: string): string | undefined => {
+    const value = env[key];
+    return value === undefined || value === "" ? undefined : value;
+  };
+  const onLocalnet = (given("KAMIYO_CLUSTER") ?? "localnet") === "localnet";
+  const defaults = onLocalnet ? (options.localnetDefaults?.(env) ?? {}) : {};
   const cleaned: Record<string, string> = {};
   for (const key of Object.keys(envSchema.shape)) {
-    const value = env[key];
+    const value = given(key) ?? defaults[key];
     if (value !== undefined && value !== "") cleaned[key] = value;
   }
   const parsed = envSchema.safeParse(cleaned);
@@ -233,6 +248,10 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     if (local) return fallback;
     throw new ConfigError(`${name}: required when KAMIYO_CLUSTER is ${e.KAMIYO_CLUSTER}`);
   };
+  const required = (name: string, value: string | undefined): string => {
+    if (value !== undefined) return value;
+    throw new ConfigError(`${name}: required${local ? " (no local chain default was supplied)" : ` when KAMIYO_CLUSTER is ${e.KAMIYO_CLUSTER}`}`);
+  };
   const tiers = e.DISCOUNT_TIERS ?? DEFAULT_TIERS;
   const tierProblem = validateTiers(tiers);
   if (tierProblem) throw new ConfigError(`DISCOUNT_TIERS: ${tierProblem}`);
@@ -244,6 +263,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     routeKeys.add(key);
   }
   const stateDir = e.LOCALNET_STATE_DIR;
+  // Secrets are named first, then addresses and endpoints, in the order the README lists them.
+  const adminApiKey = requireOutsideLocal("ADMIN_API_KEY", e.ADMIN_API_KEY, LOCAL_ADMIN_KEY);
+  const webhookAuth = requireOutsideLocal("HELIUS_WEBHOOK_AUTH", e.HELIUS_WEBHOOK_AUTH, LOCAL_WEBHOOK_AUTH);
   return {
     cluster: e.KAMIYO_CLUSTER,
     logLevel: e.LOG_LEVEL,
@@ -251,23 +273,23 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     redisUrl: e.REDIS_URL,
     port: e.PORT,
     publicUrl: e.PUBLIC_URL ?? `http://127.0.0.1:${e.PORT}`,
-    adminApiKey: requireOutsideLocal("ADMIN_API_KEY", e.ADMIN_API_KEY, LOCAL_ADMIN_KEY),
+    adminApiKey,
     tiers,
     solana: {
-      rpcUrl: e.SOLANA_RPC_URL,
-      wsUrl: e.SOLANA_WS_URL,
+      rpcUrl: required("SOLANA_RPC_URL", e.SOLANA_RPC_URL),
+      wsUrl: required("SOLANA_WS_URL", e.SOLANA_WS_URL),
       commitment: e.SOLANA_COMMITMENT,
       programId: e.STAKING_PROGRAM_ID,
-      kamiyoMint: e.KAMIYO_MINT,
-      usdcMint: e.USDC_MINT,
+      kamiyoMint: required("KAMIYO_MINT", e.KAMIYO_MINT),
+      usdcMint: required("USDC_MINT", e.USDC_MINT),
     },
     helius: {
       apiKey: e.HELIUS_API_KEY,
       apiUrl: e.HELIUS_API_URL,
-      webhookAuth: requireOutsideLocal("HELIUS_WEBHOOK_AUTH", e.HELIUS_WEBHOOK_AUTH, LOCAL_WEBHOOK_AUTH),
+      webhookAuth,
     },
     x402: {
-      payTo: e.X402_PAY_TO,
+      payTo: required("X402_PAY_TO", e.X402_PAY_TO),
       network: e.X402_NETWORK ?? (e.KAMIYO_CLUSTER === "mainnet" ? SOLANA_MAINNET_CAIP2 : SOLANA_DEVNET_CAIP2),
       facilitatorUrl: e.X402_FACILITATOR_URL,
       facilitatorKeypairPath: e.X402_FACILITATOR_KEYPAIR ?? `${stateDir}/wallets/facilitator.json`,

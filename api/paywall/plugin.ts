@@ -18,7 +18,7 @@ import type { FacilitatorClient, HTTPRequestContext, RouteConfig, RoutesConfig }
 import type { Network, Price } from "@x402/core/types";
 import { ExactSvmScheme } from "@x402/svm/exact/server";
 import type { Config, PaidRoute } from "../../src/config.ts";
-import type { TierMatch } from "../../src/core/tiers.ts";
+import type { TierMatch } from "../../src/domain/tiers.ts";
 import type { Database } from "../../src/db/schema.ts";
 import { describeError } from "../../src/errors.ts";
 import type { Logger } from "../../src/log.ts";
@@ -367,11 +367,11 @@ export function createPaywallPlugin(deps: PaywallDeps): PaywallPlugin {
       const parsed = typeof header === "string" ? parsePaymentHeader(header) : ({ ok: false, reason: "PAYMENT-SIGNATURE must be sent once" } as const);
       if (!parsed.ok) {
         metrics?.rejections.inc({ reason: "invalid_payment_signature" });
-        return next(new HttpError(400, "invalid_payment_signature", parsed.reason));
+        return next(new HttpError("invalid_input", "invalid_payment_signature", parsed.reason));
       }
       payment = parsed.payment;
     } else if (req.headers["x-payment"] !== undefined) {
-      return next(new HttpError(400, "unsupported_payment_header", "X-PAYMENT (x402 v1) is not accepted; send PAYMENT-SIGNATURE (x402 v2)"));
+      return next(new HttpError("invalid_input", "unsupported_payment_header", "X-PAYMENT (x402 v1) is not accepted; send PAYMENT-SIGNATURE (x402 v2)"));
     }
     if (payment === null) {
       const key = `${req.method} ${req.path}`;

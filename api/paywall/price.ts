@@ -2,8 +2,8 @@
  * What a paid route costs one wallet. Pure: the tier comes from the caller (the tier cache), and `null`
  * means the stake data cannot be trusted right now, which always prices at the full price.
  */
-import { applyDiscount } from "../../src/core/pricing.ts";
-import type { TierMatch } from "../../src/core/tiers.ts";
+import { applyDiscount } from "../../src/domain/pricing.ts";
+import type { TierMatch } from "../../src/domain/tiers.ts";
 
 export interface PriceDecision {
   /** What is charged, micro-USDC. */

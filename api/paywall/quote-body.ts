@@ -4,8 +4,8 @@
  * integers and the same amounts as USDC decimals, both strings.
  */
 import type { PaidRoute } from "../../src/config.ts";
-import type { DiscountTier, Priority } from "../../src/core/tiers.ts";
-import { formatUnits, USDC_DECIMALS } from "../../src/core/units.ts";
+import type { DiscountTier, Priority } from "../../src/domain/tiers.ts";
+import { formatUnits, USDC_DECIMALS } from "../../src/domain/units.ts";
 import { amountJson, type AmountJson } from "../stake-info.ts";
 import { priceForTier, type PriceDecision } from "./price.ts";
 

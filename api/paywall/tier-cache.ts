@@ -6,7 +6,7 @@
  */
 import pg from "pg";
 import { STAKE_CHANGES_CHANNEL, type StakeChangeNotice } from "../../indexer/contracts.ts";
-import { NO_TIER, tierFor, type DiscountTier, type TierMatch } from "../../src/core/tiers.ts";
+import { NO_TIER, tierFor, type DiscountTier, type TierMatch } from "../../src/domain/tiers.ts";
 import { describeError } from "../../src/errors.ts";
 import type { Logger } from "../../src/log.ts";
 

@@ -49,15 +49,15 @@ function revenueJson(w: UtcWindow, t: RevenueTotals, now: Date): RevenueJson {
 function param(req: Request, name: string, required: boolean): string | undefined {
   const v = req.query[name];
   if (v === undefined) {
-    if (required) throw new HttpError(400, "invalid_query", `${name} is required`);
+    if (required) throw new HttpError("invalid_input", "invalid_query", `${name} is required`);
     return undefined;
   }
-  if (typeof v !== "string") throw new HttpError(400, "invalid_query", `${name} must be given once`);
+  if (typeof v !== "string") throw new HttpError("invalid_input", "invalid_query", `${name} must be given once`);
   return v;
 }
 
 function windowOrThrow(r: WindowResult): UtcWindow {
-  if (!r.ok) throw new HttpError(400, "invalid_date", r.reason);
+  if (!r.ok) throw new HttpError("invalid_input", "invalid_date", r.reason);
   return r.window;
 }
 

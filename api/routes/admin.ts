@@ -23,7 +23,7 @@ export function adminRoutes(deps: AdminRoutesDeps): Router {
     try {
       result = await deps.indexerApi.resyncWallet(wallet);
     } catch (err) {
-      throw new HttpError(502, "resync_failed", "the stake could not be re-read from the chain; retry later", { cause: err });
+      throw new HttpError("upstream", "resync_failed", "the stake could not be re-read from the chain; retry later", { cause: err });
     }
     deps.logger.info({ wallet, slot: result.slot, tier: result.tier }, "admin resync");
     res.json({ wallet, stakeAccount: result.address, slot: result.slot, effectiveStake: result.effectiveStake, tier: result.tier });

@@ -48,7 +48,7 @@ export function heliusWebhookRoutes(deps: HeliusWebhookDeps): Router {
     const given = req.headers.authorization;
     if (given === undefined || !safeEqual(given, deps.authHeader)) {
       count("unauthorized");
-      next(new HttpError(401, "unauthorized", "the Authorization header does not match the webhook's auth header"));
+      next(new HttpError("unauthorized", "unauthorized", "the Authorization header does not match the webhook's auth header"));
       return;
     }
     next();
@@ -71,7 +71,7 @@ export function heliusWebhookRoutes(deps: HeliusWebhookDeps): Router {
     const body: unknown = req.body;
     if (!Array.isArray(body)) {
       count("invalid");
-      throw new HttpError(400, "invalid_delivery", "the body must be a JSON array of transactions");
+      throw new HttpError("invalid_input", "invalid_delivery", "the body must be a JSON array of transactions");
     }
     if (body.length === 0) {
       count("empty");
@@ -84,7 +84,7 @@ export function heliusWebhookRoutes(deps: HeliusWebhookDeps): Router {
     } catch (err) {
       count("failed");
       // A 5xx makes Helius retry, which is what we want when the inbox could not take it.
-      throw new HttpError(503, "inbox_unavailable", "the delivery could not be stored; retry", { cause: err });
+      throw new HttpError("unavailable", "inbox_unavailable", "the delivery could not be stored; retry", { cause: err });
     }
     count("accepted");
     deps.metrics.webhookTransactions.inc(stored.elements);

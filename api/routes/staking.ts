@@ -2,7 +2,7 @@
 import cors from "cors";
 import { Router } from "express";
 import type { Kysely } from "kysely";
-import type { DiscountTier } from "../../src/core/tiers.ts";
+import type { DiscountTier } from "../../src/domain/tiers.ts";
 import type { Database } from "../../src/db/schema.ts";
 import { HttpError } from "../errors.ts";
 import { discountTiersJson, readStakeInfo, type StakeInfoJson } from "../stake-info.ts";
@@ -30,7 +30,7 @@ export function stakingRoutes(deps: StakingRoutesDeps): Router {
       info = await readStakeInfo(deps.db, wallet, deps.pool, deps.tiers);
     } catch (err) {
       // Clients may retry a 503; the cause (database down, pool exhausted) is logged, not returned.
-      throw new HttpError(503, "unavailable", "stake data cannot be read right now; retry shortly", { cause: err });
+      throw new HttpError("unavailable", "unavailable", "stake data cannot be read right now; retry shortly", { cause: err });
     }
     res.set("Cache-Control", "no-store").json(info);
   });

@@ -1,6 +1,6 @@
 /**
  * The `api` and `start` commands as an operator runs them: `api` in-process through the CLI, `start` as a
- * child process (`node src/cli/main.ts start`, what `npm start` runs) stopped with SIGINT.
+ * child process (`node cli/main.ts start`, what `npm start` runs) stopped with SIGINT.
  */
 import { randomBytes } from "node:crypto";
 import { Redis } from "ioredis";
@@ -11,13 +11,13 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Keypair } from "@solana/web3.js";
 import { afterEach, describe, expect, it } from "vitest";
-import { runCli } from "../../src/cli/run.ts";
+import { runCli } from "../../cli/run.ts";
 import { withFreshSchema, type FreshSchema } from "../helpers/db.ts";
 import { ADMIN_KEY, json, WEBHOOK_AUTH } from "./harness.ts";
 import { freePort } from "./local-stack.ts";
 import { createStakeClient, KAMIYO, waitFor } from "./stake-client.ts";
 
-const MAIN = fileURLToPath(new URL("../../src/cli/main.ts", import.meta.url));
+const MAIN = fileURLToPath(new URL("../../cli/main.ts", import.meta.url));
 const cleanups: (() => Promise<void>)[] = [];
 afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();

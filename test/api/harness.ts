@@ -2,6 +2,7 @@
  * An API under test: a fresh Postgres schema, the app from createApp listening on port 0, and a strict
  * recording IndexerApi unless a real one is given. `close()` stops the server and drops the schema.
  */
+import { loadLocalnetConfig } from "../../localnet/demo-env.ts";
 import { Writable } from "node:stream";
 import { pino } from "pino";
 import { Registry } from "prom-client";
@@ -9,7 +10,7 @@ import type { Express } from "express";
 import type { IndexerApi, WebhookEnqueueResult } from "../../indexer/contracts.ts";
 import { createApp, type AppDeps } from "../../api/app.ts";
 import { listen, type ListeningServer } from "../../api/server.ts";
-import { loadConfig, type Config } from "../../src/config.ts";
+import { type Config } from "../../src/config.ts";
 import { REDACT_PATHS, type Logger } from "../../src/log.ts";
 import { withFreshSchema, type FreshSchema } from "../helpers/db.ts";
 
@@ -62,7 +63,7 @@ export interface TestApi {
 }
 
 export function testConfig(env: Record<string, string> = {}): Config {
-  return loadConfig({
+  return loadLocalnetConfig({
     KAMIYO_CLUSTER: "localnet",
     ADMIN_API_KEY: ADMIN_KEY,
     HELIUS_WEBHOOK_AUTH: WEBHOOK_AUTH,

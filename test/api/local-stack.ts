@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { randomBytes } from "node:crypto";
 import { Redis } from "ioredis";
 import { startServices, type RunningServices, type Service } from "../../api/services.ts";
-import { createLocalStack, type LocalStackState } from "../../src/cli/commands/start.ts";
+import { createLocalStack, type LocalStackState } from "../../cli/commands/start.ts";
 import { createLogger } from "../../src/log.ts";
 import { withFreshSchema, type FreshSchema } from "../helpers/db.ts";
 import { testConfig } from "./harness.ts";

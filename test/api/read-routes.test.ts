@@ -1,6 +1,6 @@
 /** The public read routes against real Postgres: staking info, discount tiers, health, 404 and error mapping. */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { PRIORITY_BENEFITS } from "../../src/core/tiers.ts";
+import { PRIORITY_BENEFITS } from "../../src/domain/tiers.ts";
 import { configuredPool, insertStake, KAMIYO, randomAddress, snapshot, writeStatus } from "./fixtures.ts";
 import { json, startTestApi, type TestApi } from "./harness.ts";
 

@@ -9,7 +9,7 @@ import {
   TOKEN_2022_PROGRAM_ID,
 } from "@solana/spl-token";
 import { Connection, Keypair, PublicKey, Transaction, type TransactionInstruction } from "@solana/web3.js";
-import { demoKeypair } from "../../src/localnet/demo-keys.ts";
+import { demoKeypair } from "../../localnet/demo-keys.ts";
 import { createStakingInstructions } from "../../src/solana/instructions.ts";
 
 export const KAMIYO = 10n ** 9n;

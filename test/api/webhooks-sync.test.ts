@@ -1,6 +1,6 @@
 /** `kamiyo-stake webhooks sync` through the real CLI and helius-sdk, against a local double of the Helius API. */
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { runCli } from "../../src/cli/run.ts";
+import { runCli } from "../../cli/run.ts";
 import { STAKING_PROGRAM_PLACEHOLDER_ID } from "../../src/config.ts";
 import { startHeliusDouble, type HeliusDouble } from "./helius-double.ts";
 
@@ -111,6 +111,12 @@ describe("webhooks sync", () => {
       PUBLIC_URL: "http://127.0.0.1:3000",
       ADMIN_API_KEY: "devnet-admin-key-0123456789",
       STAKING_PROGRAM_ID: STAKING_PROGRAM_PLACEHOLDER_ID,
+      // Outside localnet the operator names every address and endpoint.
+      SOLANA_RPC_URL: "https://rpc.example",
+      SOLANA_WS_URL: "wss://rpc.example",
+      KAMIYO_MINT: "5KjsrpAy6PZcFdRZY8QZC6B8qVchxeXNgQBeyjqxtEsw",
+      USDC_MINT: "4zMMC9srt5Ri5X14GAgXhaHii3GnPAEERYPJgZJDncDU",
+      X402_PAY_TO: "9xQeWvG816bUx9EPjHmaT23yvVM2ZWbrrpZb9PusVFin",
     });
     expect(code).toBe(0);
     expect(helius.requests[1]!.body).toMatchObject({ webhookType: "rawDevnet", webhookURL: "http://127.0.0.1:3000/webhooks/helius" });

@@ -26,7 +26,7 @@ const exists = async (name: string) =>
   (await adminQuery(TEST_DATABASE_URL, "SELECT 1 FROM pg_database WHERE datname = $1", [name])).rowCount === 1;
 
 function migrate(url: string, ...args: string[]) {
-  return spawnSync(process.execPath, ["src/cli/main.ts", "migrate", ...args], {
+  return spawnSync(process.execPath, ["cli/main.ts", "migrate", ...args], {
     cwd: ROOT,
     env: { ...process.env, DATABASE_URL: url, LOG_LEVEL: "silent" },
     encoding: "utf8",

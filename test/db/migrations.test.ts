@@ -5,7 +5,7 @@ import { sql } from "kysely";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { MIGRATIONS_DIR, MigrationError, migrateDown, migrateToLatest } from "../../src/db/migrate.ts";
-import { U64_MAX } from "../../src/core/units.ts";
+import { U64_MAX } from "../../src/domain/units.ts";
 import { withFreshSchema, type FreshSchema } from "../helpers/db.ts";
 
 let t: FreshSchema;

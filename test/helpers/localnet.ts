@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pino } from "pino";
 import { STAKING_PROGRAM_PLACEHOLDER_ID } from "../../src/config.ts";
-import { startLocalnet, type Localnet, type LocalnetOptions } from "../../src/localnet/server.ts";
+import { startLocalnet, type Localnet, type LocalnetOptions } from "../../localnet/server.ts";
 
 export interface TestLocalnet extends Localnet {
   stateDir: string;

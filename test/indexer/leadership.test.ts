@@ -85,7 +85,7 @@ describe("leadership", () => {
     const url = new URL(s.url);
     url.searchParams.set("options", `-c search_path=${s.schema}`);
     url.searchParams.set("application_name", `kamiyo-stake test ${s.schema}`);
-    const child: ChildProcess = spawn(process.execPath, ["src/cli/main.ts", "indexer", "--stall-timeout", "2"], {
+    const child: ChildProcess = spawn(process.execPath, ["cli/main.ts", "indexer", "--stall-timeout", "2"], {
       env: {
         ...process.env,
         DATABASE_URL: url.href,

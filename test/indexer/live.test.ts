@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import pg from "pg";
 import { pino } from "pino";
-import { tierFor } from "../../src/core/tiers.ts";
+import { tierFor } from "../../src/domain/tiers.ts";
 import { withFreshSchema, type FreshSchema } from "../helpers/db.ts";
 import { STAKE_CHANGES_CHANNEL, type StakeChangeNotice } from "../../indexer/contracts.ts";
 import { createIndexerApi } from "../../indexer/resync.ts";

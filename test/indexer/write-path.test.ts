@@ -5,7 +5,7 @@ import { pino } from "pino";
 import { withFreshSchema, type FreshSchema } from "../helpers/db.ts";
 import { createWritePath, type WritePath } from "../../indexer/write-path.ts";
 import { STAKE_CHANGES_CHANNEL, type StakeChangeNotice } from "../../indexer/contracts.ts";
-import { U64_MAX } from "../../src/core/units.ts";
+import { U64_MAX } from "../../src/domain/units.ts";
 import { KAMIYO, randomAddress, read, testConfig, testTarget, userStakeAccount } from "./helpers/accounts.ts";
 
 const logger = pino({ level: "silent" });

@@ -2,6 +2,7 @@
  * The revenue pipeline under test: the local chain (demo seed + Jupiter double) over real JSON-RPC, a fresh
  * Postgres schema, and a fresh BullMQ prefix on the real Redis. `close()` removes all of it.
  */
+import { loadLocalnetConfig } from "../../localnet/demo-env.ts";
 import { randomBytes } from "node:crypto";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -11,9 +12,9 @@ import { join } from "node:path";
 import { getAssociatedTokenAddressSync, TOKEN_2022_PROGRAM_ID, TOKEN_PROGRAM_ID } from "@solana/spl-token";
 import { Connection, PublicKey } from "@solana/web3.js";
 import { Redis } from "ioredis";
-import { loadConfig, STAKING_PROGRAM_PLACEHOLDER_ID, type Config } from "../../src/config.ts";
-import { utcDayWindow } from "../../src/core/allocation.ts";
-import { startLocalnet, type Localnet } from "../../src/localnet/server.ts";
+import { STAKING_PROGRAM_PLACEHOLDER_ID, type Config } from "../../src/config.ts";
+import { utcDayWindow } from "../../src/domain/allocation.ts";
+import { startLocalnet, type Localnet } from "../../localnet/server.ts";
 import { createLogger } from "../../src/log.ts";
 import { stakingAddresses } from "../../src/solana/instructions.ts";
 import { withFreshSchema, type FreshSchema } from "../helpers/db.ts";
@@ -86,11 +87,11 @@ export async function startHarness(options: { blockhashValidity?: number; env?: 
       JUPITER_API_KEY: "test-jupiter-key",
       ...options.env,
     };
-    const config = loadConfig(env);
+    const config = loadLocalnetConfig(env);
     const admin = new PublicKey(seed.admin);
     const adminUsdc = getAssociatedTokenAddressSync(new PublicKey(seed.usdcMint), admin, false, TOKEN_PROGRAM_ID);
     const adminKamiyo = getAssociatedTokenAddressSync(new PublicKey(seed.kamiyoMint), admin, false, TOKEN_2022_PROGRAM_ID);
-    const liquidity = new PublicKey((await import("../../src/localnet/demo-addresses.ts")).DEMO_ADDRESSES.jupiterLiquidity);
+    const liquidity = new PublicKey((await import("../../localnet/demo-addresses.ts")).DEMO_ADDRESSES.jupiterLiquidity);
     const liquidityUsdc = getAssociatedTokenAddressSync(new PublicKey(seed.usdcMint), liquidity, false, TOKEN_PROGRAM_ID);
     const { rewardVault } = stakingAddresses(seed.programId, seed.kamiyoMint);
     const connection = new Connection(net.httpUrl, "confirmed");

@@ -23,7 +23,7 @@ async function freePort(): Promise<number> {
 beforeAll(async () => {
   stateDir = await mkdtemp(join(tmpdir(), "kamiyo-cli-localnet-"));
   const port = await freePort();
-  child = spawn(process.execPath, ["src/cli/main.ts", "localnet", "--seed-demo", "--port", String(port)], {
+  child = spawn(process.execPath, ["cli/main.ts", "localnet", "--seed-demo", "--port", String(port)], {
     env: { ...process.env, LOCALNET_STATE_DIR: stateDir, LOG_LEVEL: "warn" },
     stdio: ["ignore", "pipe", "pipe"],
   });
@@ -74,7 +74,7 @@ it("prints the demo wallets and serves their stake accounts over JSON-RPC", asyn
 });
 
 it("refuses a bad flag with one line and exit code 2", async () => {
-  const bad = spawn(process.execPath, ["src/cli/main.ts", "localnet", "--port", "nope"], { stdio: ["ignore", "pipe", "pipe"] });
+  const bad = spawn(process.execPath, ["cli/main.ts", "localnet", "--port", "nope"], { stdio: ["ignore", "pipe", "pipe"] });
   let err = "";
   bad.stderr!.on("data", (d: Buffer) => (err += d.toString()));
   const code = await new Promise((r) => bad.once("exit", r));

@@ -1,7 +1,7 @@
 /** Starts the in-process chain and the RPC facade on ephemeral ports for the rpc-*.test.ts files. */
 import { Connection } from "@solana/web3.js";
-import { createChain, type Chain, type ChainOptions } from "../../src/localnet/chain.ts";
-import { createRpcServer, type RpcServer, type RpcServerDeps } from "../../src/localnet/rpc/index.ts";
+import { createChain, type Chain, type ChainOptions } from "../../localnet/chain.ts";
+import { createRpcServer, type RpcServer, type RpcServerDeps } from "../../localnet/rpc/index.ts";
 
 export interface Harness {
   chain: Chain;

@@ -26,11 +26,11 @@ import {
   USER_STAKE_SIZE,
 } from "../../src/solana/program.ts";
 import { AnchorError } from "@coral-xyz/anchor";
-import { AnchorFailure, orFail, reportFailure } from "../../src/localnet/staking-model/anchor-errors.ts";
-import { instructionArgs, selectInstruction } from "../../src/localnet/staking-model/args.ts";
-import { calculateRewards, I64_MAX, tierOf, U64_MAX } from "../../src/localnet/staking-model/math.ts";
-import { kamiyo, percent, rustF64 } from "../../src/localnet/staking-model/rust-format.ts";
-import type { ModelContext } from "../../src/localnet/types.ts";
+import { AnchorFailure, orFail, reportFailure } from "../../localnet/staking-model/anchor-errors.ts";
+import { instructionArgs, selectInstruction } from "../../localnet/staking-model/args.ts";
+import { calculateRewards, I64_MAX, tierOf, U64_MAX } from "../../localnet/staking-model/math.ts";
+import { kamiyo, percent, rustF64 } from "../../localnet/staking-model/rust-format.ts";
+import type { ModelContext } from "../../localnet/types.ts";
 import { KAMIYO, startStakingHarness, type StakingHarness } from "./helpers/staking-harness.ts";
 import { anchorError, event, stakingInstructions } from "./helpers/staking-instructions.ts";
 

@@ -20,9 +20,9 @@ import { STAKE_CHANGES_CHANNEL, type StakeChangeNotice } from "../../indexer/con
 import { createIndexer } from "../../indexer/index.ts";
 import { createPaywallPlugin, type PaywallDeps, type PaywallPlugin } from "../../api/paywall/index.ts";
 import { STAKING_PROGRAM_PLACEHOLDER_ID, type Config } from "../../src/config.ts";
-import { tierFor } from "../../src/core/tiers.ts";
-import { startLocalnet, type Localnet } from "../../src/localnet/server.ts";
-import type { DemoWallet } from "../../src/localnet/seed-demo.ts";
+import { tierFor } from "../../src/domain/tiers.ts";
+import { startLocalnet, type Localnet } from "../../localnet/server.ts";
+import type { DemoWallet } from "../../localnet/seed-demo.ts";
 import { createLogger } from "../../src/log.ts";
 import { userStakePda } from "../../src/solana/program.ts";
 import { withFreshSchema, type FreshSchema } from "../helpers/db.ts";

@@ -2,7 +2,7 @@
 import { describe, expect, it } from "vitest";
 import { fullPrice, priceForSignedAmount, priceForTier } from "../../api/paywall/price.ts";
 import { percentOf, usdcJson } from "../../api/paywall/quote-body.ts";
-import { NO_TIER } from "../../src/core/tiers.ts";
+import { NO_TIER } from "../../src/domain/tiers.ts";
 
 const gold = { name: "gold", discountBps: 2000, priority: "priority" as const };
 const silver = { name: "silver", discountBps: 1000, priority: "priority" as const };

@@ -6,7 +6,7 @@ import http from "node:http";
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { decodePaymentRequiredHeader } from "@x402/core/http";
 import { x402HTTPResourceServer } from "@x402/express";
-import { tierFor } from "../../src/core/tiers.ts";
+import { tierFor } from "../../src/domain/tiers.ts";
 import { PREMIUM_PRICE, startPaywallHarness, type PaywallHarness } from "./harness.ts";
 
 let h: PaywallHarness;

@@ -7,7 +7,7 @@ import { sql } from "kysely";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { STAKE_CHANGES_CHANNEL } from "../../indexer/contracts.ts";
 import { createTierCache, parseNotice, type TierCache } from "../../api/paywall/tier-cache.ts";
-import { DEFAULT_TIERS, NO_TIER } from "../../src/core/tiers.ts";
+import { DEFAULT_TIERS, NO_TIER } from "../../src/domain/tiers.ts";
 import { createLogger } from "../../src/log.ts";
 import { withFreshSchema, type FreshSchema } from "../helpers/db.ts";
 import { startTcpProxy, type TcpProxy } from "./tcp-proxy.ts";

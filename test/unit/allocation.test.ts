@@ -10,7 +10,7 @@ import {
   priceImpactBps,
   utcDayWindow,
   utcDaysBetween,
-} from "../../src/core/allocation.ts";
+} from "../../src/domain/allocation.ts";
 import { checkQuote } from "../../jobs/jupiter.ts";
 import { PipelineHalt, RetryableStepError } from "../../jobs/errors.ts";
 import type { QuoteResponse } from "@jup-ag/api";

@@ -1,9 +1,9 @@
 import { spawnSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
-import { UsageError, type CommandEntry, type CommandModule, type ParsedArgs } from "../../src/cli/command.ts";
-import { COMMANDS } from "../../src/cli/registry.ts";
-import { runCli, topLevelUsage } from "../../src/cli/run.ts";
+import { UsageError, type CommandEntry, type CommandModule, type ParsedArgs } from "../../cli/command.ts";
+import { COMMANDS } from "../../cli/registry.ts";
+import { runCli, topLevelUsage } from "../../cli/run.ts";
 import pkg from "../../package.json" with { type: "json" };
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
@@ -193,14 +193,14 @@ describe("the executables", () => {
   const run = (file: string, args: string[], env: Record<string, string> = {}) =>
     spawnSync(process.execPath, [file, ...args], { cwd: ROOT, env: { ...process.env, ...env }, encoding: "utf8", timeout: 30_000 });
 
-  it("node src/cli/main.ts exits 2 with one line for an unknown command", () => {
-    const r = run("src/cli/main.ts", ["frobnicate"]);
+  it("node cli/main.ts exits 2 with one line for an unknown command", () => {
+    const r = run("cli/main.ts", ["frobnicate"]);
     expect(r.status).toBe(2);
     expect(r.stderr).toBe("kamiyo-stake: unknown command 'frobnicate' (see kamiyo-stake --help)\n");
   });
 
-  it("node src/cli/main.ts exits 2 with one line for bad configuration", () => {
-    const r = run("src/cli/main.ts", ["migrate"], { SOLANA_COMMITMENT: "fast" });
+  it("node cli/main.ts exits 2 with one line for bad configuration", () => {
+    const r = run("cli/main.ts", ["migrate"], { SOLANA_COMMITMENT: "fast" });
     expect(r.status).toBe(2);
     expect(r.stderr).toMatch(/^kamiyo-stake: invalid configuration: SOLANA_COMMITMENT: [^\n]+\n$/);
   });

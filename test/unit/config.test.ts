@@ -1,18 +1,20 @@
 import { describe, expect, it } from "vitest";
+import { loadLocalnetConfig } from "../../localnet/demo-env.ts";
 import {
-  ConfigError,
   loadConfig,
+  ConfigError,
+
   SOLANA_DEVNET_CAIP2,
   SOLANA_MAINNET_CAIP2,
   STAKING_PROGRAM_PLACEHOLDER_ID,
 } from "../../src/config.ts";
-import { DEFAULT_TIERS } from "../../src/core/tiers.ts";
-import { DEMO_ADDRESSES } from "../../src/localnet/demo-addresses.ts";
+import { DEFAULT_TIERS } from "../../src/domain/tiers.ts";
+import { DEMO_ADDRESSES } from "../../localnet/demo-addresses.ts";
 
 /** The ConfigError loadConfig throws for `env`; fails the test when it does not throw one. */
 function configError(env: Record<string, string>): ConfigError {
   try {
-    loadConfig(env);
+    loadLocalnetConfig(env);
   } catch (err) {
     expect(err).toBeInstanceOf(ConfigError);
     return err as ConfigError;
@@ -23,7 +25,7 @@ function configError(env: Record<string, string>): ConfigError {
 const tier = (name: string, minStake: string, discountBps: number) => ({ name, minStake, discountBps, priority: "priority" });
 
 describe("loadConfig defaults", () => {
-  const config = loadConfig({});
+  const config = loadLocalnetConfig({});
 
   it("runs on this machine's Postgres, Redis and the local chain", () => {
     expect(config.cluster).toBe("localnet");
@@ -71,11 +73,11 @@ describe("loadConfig defaults", () => {
   });
 
   it("treats an empty variable as unset", () => {
-    expect(loadConfig({ PORT: "", SOLANA_COMMITMENT: "" }).port).toBe(3000);
+    expect(loadLocalnetConfig({ PORT: "", SOLANA_COMMITMENT: "" }).port).toBe(3000);
   });
 
   it("reads explicit values", () => {
-    const c = loadConfig({
+    const c = loadLocalnetConfig({
       PORT: "8080",
       SOLANA_COMMITMENT: "finalized",
       LOCALNET_WEBHOOK_URLS: "http://a.test/hook, http://b.test/hook",
@@ -136,19 +138,33 @@ describe("loadConfig refuses bad values with one line naming the variable", () =
 describe("outside the local chain", () => {
   const adminKey = "admin-key-0123456789-secret";
   const webhookAuth = "webhook-auth-0123456789-secret";
+  // Outside localnet the operator names every address and endpoint.
+  const operator = {
+    SOLANA_RPC_URL: "https://rpc.example",
+    SOLANA_WS_URL: "wss://rpc.example",
+    KAMIYO_MINT: DEMO_ADDRESSES.kamiyoMint,
+    USDC_MINT: DEMO_ADDRESSES.usdcMint,
+    X402_PAY_TO: "9xQeWvG816bUx9EPjHmaT23yvVM2ZWbrrpZb9PusVFin",
+  };
 
   it.each(["devnet", "mainnet"])("%s requires ADMIN_API_KEY, then HELIUS_WEBHOOK_AUTH", (cluster) => {
     expect(configError({ KAMIYO_CLUSTER: cluster }).message).toBe(`ADMIN_API_KEY: required when KAMIYO_CLUSTER is ${cluster}`);
     expect(configError({ KAMIYO_CLUSTER: cluster, ADMIN_API_KEY: adminKey }).message).toBe(
       `HELIUS_WEBHOOK_AUTH: required when KAMIYO_CLUSTER is ${cluster}`,
     );
-    const c = loadConfig({ KAMIYO_CLUSTER: cluster, ADMIN_API_KEY: adminKey, HELIUS_WEBHOOK_AUTH: webhookAuth });
+    const c = loadLocalnetConfig({ ...operator, KAMIYO_CLUSTER: cluster, ADMIN_API_KEY: adminKey, HELIUS_WEBHOOK_AUTH: webhookAuth });
     expect(c.adminApiKey).toBe(adminKey);
     expect(c.helius.webhookAuth).toBe(webhookAuth);
   });
 
+  it("takes no local chain default even when one is offered", () => {
+    expect(configError({ KAMIYO_CLUSTER: "devnet", ADMIN_API_KEY: adminKey, HELIUS_WEBHOOK_AUTH: webhookAuth }).message).toBe(
+      "SOLANA_RPC_URL: required when KAMIYO_CLUSTER is devnet",
+    );
+  });
+
   it("prices on mainnet's network id on mainnet", () => {
-    const c = loadConfig({ KAMIYO_CLUSTER: "mainnet", ADMIN_API_KEY: adminKey, HELIUS_WEBHOOK_AUTH: webhookAuth });
+    const c = loadLocalnetConfig({ ...operator, KAMIYO_CLUSTER: "mainnet", ADMIN_API_KEY: adminKey, HELIUS_WEBHOOK_AUTH: webhookAuth });
     expect(c.x402.network).toBe(SOLANA_MAINNET_CAIP2);
   });
 
@@ -167,4 +183,21 @@ describe("outside the local chain", () => {
     expect(other.message).not.toContain(adminKey);
     expect(other.message).not.toContain(webhookAuth);
   });
+});
+
+describe("the config module knows no local chain", () => {
+  it.each(["SOLANA_RPC_URL", "SOLANA_WS_URL", "KAMIYO_MINT", "USDC_MINT", "X402_PAY_TO"])(
+    "names %s when localnet defaults are not supplied",
+    (name) => {
+      const env: Record<string, string> = {
+        SOLANA_RPC_URL: "http://rpc.example:8899",
+        SOLANA_WS_URL: "ws://rpc.example:8900",
+        KAMIYO_MINT: DEMO_ADDRESSES.kamiyoMint,
+        USDC_MINT: DEMO_ADDRESSES.usdcMint,
+        X402_PAY_TO: DEMO_ADDRESSES.admin,
+      };
+      delete env[name];
+      expect(() => loadConfig(env)).toThrow(new RegExp(`^${name}: required`));
+    },
+  );
 });

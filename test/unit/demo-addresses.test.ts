@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { DEMO_ADDRESSES } from "../../src/localnet/demo-addresses.ts";
-import { demoKeypair } from "../../src/localnet/demo-keys.ts";
+import { DEMO_ADDRESSES } from "../../localnet/demo-addresses.ts";
+import { demoKeypair } from "../../localnet/demo-keys.ts";
 
 describe("DEMO_ADDRESSES", () => {
   it.each(Object.entries(DEMO_ADDRESSES))("%s is demoKeypair(%s).publicKey", (name, address) => {

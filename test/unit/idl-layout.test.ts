@@ -26,7 +26,7 @@ import {
   USER_STAKE_DISCRIMINATOR,
   USER_STAKE_SIZE,
 } from "../../src/solana/program.ts";
-import { U64_MAX } from "../../src/core/units.ts";
+import { U64_MAX } from "../../src/domain/units.ts";
 
 // The table in docs/staking-program.md, copied by hand.
 const DOC_DISCRIMINATORS = {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { applyDiscount } from "../../src/core/pricing.ts";
+import { applyDiscount } from "../../src/domain/pricing.ts";
 
 describe("applyDiscount (micro-USDC)", () => {
   it.each([

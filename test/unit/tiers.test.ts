@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { DEFAULT_TIERS, effectiveStake, NO_TIER, tierFor, validateTiers, type DiscountTier } from "../../src/core/tiers.ts";
-import { U64_MAX } from "../../src/core/units.ts";
+import { DEFAULT_TIERS, effectiveStake, NO_TIER, tierFor, validateTiers, type DiscountTier } from "../../src/domain/tiers.ts";
+import { U64_MAX } from "../../src/domain/units.ts";
 
 const KAMIYO = 10n ** 9n;
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { formatUnits, KAMIYO_DECIMALS, parseInteger, parseUnits, U64_MAX, USDC_DECIMALS } from "../../src/core/units.ts";
+import { formatUnits, KAMIYO_DECIMALS, parseInteger, parseUnits, U64_MAX, USDC_DECIMALS } from "../../src/domain/units.ts";
 
 describe("parseUnits", () => {
   it.each([

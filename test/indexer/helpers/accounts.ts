@@ -1,6 +1,7 @@
 /** Building UserStake accounts and reads for tests, encoded by Anchor's coder as the program writes them. */
+import { loadLocalnetConfig } from "../../../localnet/demo-env.ts";
 import { Keypair } from "@solana/web3.js";
-import { loadConfig, type Config } from "../../../src/config.ts";
+import { type Config } from "../../../src/config.ts";
 import { encodeUserStake, type ProgramTier } from "../../../src/solana/accounts.ts";
 import { poolTarget, type PoolTarget } from "../../../indexer/stake-accounts.ts";
 import type { RawAccount } from "../../../indexer/rpc-client.ts";
@@ -9,7 +10,7 @@ import type { SourcedRead } from "../../../indexer/write-path.ts";
 export const KAMIYO = 10n ** 9n;
 
 export function testConfig(env: Record<string, string> = {}): Config {
-  return loadConfig({ LOG_LEVEL: "silent", ...env });
+  return loadLocalnetConfig({ LOG_LEVEL: "silent", ...env });
 }
 
 export function testTarget(config: Config = testConfig()): PoolTarget {

@@ -2,15 +2,16 @@
  * The local chain for indexer tests: started with the demo pool on free ports, reached over real JSON-RPC and
  * websockets; stakers funded in-process (setup only), stake transactions sent over HTTP.
  */
+import { loadLocalnetConfig } from "../../../localnet/demo-env.ts";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { TOKEN_2022_PROGRAM_ID } from "@solana/spl-token";
 import { Keypair, Transaction, type TransactionInstruction } from "@solana/web3.js";
 import { pino } from "pino";
-import { loadConfig, type Config } from "../../../src/config.ts";
-import { startLocalnet, type Localnet } from "../../../src/localnet/server.ts";
-import type { DemoSeed } from "../../../src/localnet/seed-demo.ts";
+import { type Config } from "../../../src/config.ts";
+import { startLocalnet, type Localnet } from "../../../localnet/server.ts";
+import type { DemoSeed } from "../../../localnet/seed-demo.ts";
 import { createStakingInstructions, type StakingInstructions } from "../../../src/solana/instructions.ts";
 import { decodeUserStake } from "../../../src/solana/accounts.ts";
 
@@ -33,7 +34,7 @@ export class RpcFailure extends Error {
 
 export async function startTestChain(options: { slotMs?: number; env?: Record<string, string> } = {}): Promise<TestChain> {
   const stateDir = await mkdtemp(join(tmpdir(), "kamiyo-indexer-test-"));
-  const base = loadConfig({ LOG_LEVEL: "silent" });
+  const base = loadLocalnetConfig({ LOG_LEVEL: "silent" });
   const net = await startLocalnet({
     host: "127.0.0.1",
     rpcPort: 0,
@@ -44,7 +45,7 @@ export async function startTestChain(options: { slotMs?: number; env?: Record<st
     logger: pino({ level: "silent" }),
   });
   const seed = net.seed!;
-  const config = loadConfig({
+  const config = loadLocalnetConfig({
     LOG_LEVEL: "silent",
     SOLANA_RPC_URL: net.httpUrl,
     SOLANA_WS_URL: net.wsUrl,

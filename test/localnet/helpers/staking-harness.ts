@@ -21,9 +21,9 @@ import {
   Transaction,
   type TransactionInstruction,
 } from "@solana/web3.js";
-import { createChain, type Chain } from "../../../src/localnet/chain.ts";
-import { createStakingModel } from "../../../src/localnet/staking-model/index.ts";
-import { RpcError, type AccountState, type TransactionErrorJson } from "../../../src/localnet/types.ts";
+import { createChain, type Chain } from "../../../localnet/chain.ts";
+import { createStakingModel } from "../../../localnet/staking-model/index.ts";
+import { RpcError, type AccountState, type TransactionErrorJson } from "../../../localnet/types.ts";
 import { rewardVaultPda, stakePoolPda, stakeVaultPda, stakingIdl, userStakePda } from "../../../src/solana/program.ts";
 
 export const KAMIYO = 1_000_000_000n;

@@ -2,7 +2,7 @@
  * The program's arithmetic (state.rs `calculate_tier`, `calculate_rewards`, checked u64/i64 ops), in bigint.
  * Pure: no chain, no Anchor.
  */
-import type { ProgramTier, StakePoolAccount } from "../../solana/accounts.ts";
+import type { ProgramTier, StakePoolAccount } from "../../src/solana/accounts.ts";
 
 export const U64_MAX = (1n << 64n) - 1n;
 export const U128_MAX = (1n << 128n) - 1n;

@@ -1,6 +1,6 @@
 /** `kamiyo-stake worker`: the revenue pipeline's BullMQ worker, plus its (idempotent) schedule set-up. */
-import { createDatabase } from "../../db/database.ts";
-import { createJobsRuntimeFromConfig } from "../../../jobs/runtime.ts";
+import { createDatabase } from "../../src/db/database.ts";
+import { createJobsRuntimeFromConfig } from "../../jobs/runtime.ts";
 import type { CommandModule } from "../command.ts";
 
 export default {

@@ -1,5 +1,5 @@
 /** `kamiyo-stake localnet [--seed-demo]`: the local chain in the foreground until SIGINT/SIGTERM. */
-import { formatUnits, KAMIYO_DECIMALS, parseUnits, USDC_DECIMALS } from "../../core/units.ts";
+import { formatUnits, KAMIYO_DECIMALS, parseUnits, USDC_DECIMALS } from "../../src/domain/units.ts";
 import { startLocalnet } from "../../localnet/server.ts";
 import { UsageError, type CommandModule } from "../command.ts";
 
@@ -45,7 +45,7 @@ Options:
         throw new UsageError(`--kamiyo-price ${(err as Error).message}`);
       }
       if (price <= 0n) throw new UsageError("--kamiyo-price must be positive");
-      const url = new URL(config.jobs.jupiterApiUrl);
+      const url = new URL(config.jobs.jupiterApiUrl ?? "http://127.0.0.1:8902");
       jupiter = {
         port: Number(url.port || (url.protocol === "https:" ? 443 : 80)),
         priceMicroUsdcPerKamiyo: price,

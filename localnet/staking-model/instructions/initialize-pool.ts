@@ -1,6 +1,6 @@
 /** `initialize_pool` (instructions/initialize_pool.rs). */
-import type { StakePoolAccount } from "../../../solana/accounts.ts";
-import { STAKE_POOL_SIZE } from "../../../solana/program.ts";
+import type { StakePoolAccount } from "../../../src/solana/accounts.ts";
+import { STAKE_POOL_SIZE } from "../../../src/solana/program.ts";
 import type { ModelAccountMeta } from "../../types.ts";
 import { initProgramAccount, initTokenAccount } from "../init.ts";
 import { persist, serializeStakePool } from "../state.ts";

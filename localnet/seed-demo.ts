@@ -14,7 +14,7 @@ import {
   TOKEN_PROGRAM_ID,
 } from "@solana/spl-token";
 import { Keypair, PublicKey, SystemProgram, Transaction, type TransactionInstruction } from "@solana/web3.js";
-import { createStakingInstructions } from "../solana/instructions.ts";
+import { createStakingInstructions } from "../src/solana/instructions.ts";
 import type { Chain } from "./chain.ts";
 import { demoKeypair } from "./demo-keys.ts";
 

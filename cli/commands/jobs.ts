@@ -1,9 +1,9 @@
 /** `kamiyo-stake jobs run --date YYYY-MM-DD` and `kamiyo-stake jobs status`. */
-import { lastClosedUtcDay, parseUtcDay, utcDayWindow } from "../../core/allocation.ts";
-import { formatUnits, KAMIYO_DECIMALS, USDC_DECIMALS } from "../../core/units.ts";
-import { createDatabase } from "../../db/database.ts";
-import { createPipelineQueue, createRedis, enqueueRun } from "../../../jobs/queue.ts";
-import { createRunStore, TERMINAL_STATUSES, type RunRow } from "../../../jobs/runs.ts";
+import { lastClosedUtcDay, parseUtcDay, utcDayWindow } from "../../src/domain/allocation.ts";
+import { formatUnits, KAMIYO_DECIMALS, USDC_DECIMALS } from "../../src/domain/units.ts";
+import { createDatabase } from "../../src/db/database.ts";
+import { createPipelineQueue, createRedis, enqueueRun } from "../../jobs/queue.ts";
+import { createRunStore, TERMINAL_STATUSES, type RunRow } from "../../jobs/runs.ts";
 import { UsageError, type CommandModule } from "../command.ts";
 
 const usdc = (v: bigint | null) => (v === null ? "-" : `${formatUnits(v, USDC_DECIMALS)} USDC`);

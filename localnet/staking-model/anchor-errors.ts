@@ -4,7 +4,7 @@
  */
 import { LangErrorCode, LangErrorMessage } from "@coral-xyz/anchor";
 import { PublicKey } from "@solana/web3.js";
-import { STAKING_IDL } from "../../solana/program.ts";
+import { STAKING_IDL } from "../../src/solana/program.ts";
 import { ModelInstructionError, type ModelContext } from "../types.ts";
 
 export type LangErrorName = keyof typeof LangErrorCode;

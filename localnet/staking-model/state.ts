@@ -9,10 +9,10 @@ import {
   decodeUserStake,
   type StakePoolAccount,
   type UserStakeAccount,
-} from "../../solana/accounts.ts";
-import { STAKE_POOL_DISCRIMINATOR, USER_STAKE_DISCRIMINATOR } from "../../solana/program.ts";
+} from "../../src/solana/accounts.ts";
+import { STAKE_POOL_DISCRIMINATOR, USER_STAKE_DISCRIMINATOR } from "../../src/solana/program.ts";
 
-export { serializeStakePool, serializeUserStake } from "../../solana/accounts.ts";
+export { serializeStakePool, serializeUserStake } from "../../src/solana/accounts.ts";
 import type { ModelContext } from "../types.ts";
 import { langError } from "./anchor-errors.ts";
 

@@ -1,6 +1,6 @@
 /** `kamiyo-stake migrate [--down]` */
-import { createDatabase } from "../../db/database.ts";
-import { ensureDatabase, migrateDown, migrateToLatest } from "../../db/migrate.ts";
+import { createDatabase } from "../../src/db/database.ts";
+import { ensureDatabase, migrateDown, migrateToLatest } from "../../src/db/migrate.ts";
 import type { CommandModule } from "../command.ts";
 
 export default {

@@ -9,7 +9,7 @@ import { createKeyPairSignerFromBytes } from "@solana/kit";
 import { decodePaymentResponseHeader } from "@x402/core/http";
 import { wrapFetchWithPayment, x402Client } from "@x402/fetch";
 import { ExactSvmScheme } from "@x402/svm/exact/client";
-import { parseUnits, USDC_DECIMALS } from "../../core/units.ts";
+import { parseUnits, USDC_DECIMALS } from "../../src/domain/units.ts";
 import { UsageError, type CommandModule } from "../command.ts";
 
 type Network = Parameters<x402Client["register"]>[0];

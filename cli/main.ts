@@ -1,5 +1,5 @@
 /**
- * Process entry: `node src/cli/main.ts <command> [options]`. Turns signals into an AbortSignal for the
+ * Process entry: `node cli/main.ts <command> [options]`. Turns signals into an AbortSignal for the
  * command and exits with the command's code.
  */
 import { runCli } from "./run.ts";

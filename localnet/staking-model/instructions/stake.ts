@@ -1,5 +1,5 @@
 /** `stake(amount)` (instructions/stake.rs). Line numbers are the `require!` sites in that file. */
-import { USER_STAKE_SIZE } from "../../../solana/program.ts";
+import { USER_STAKE_SIZE } from "../../../src/solana/program.ts";
 import { orFail, requireThat } from "../anchor-errors.ts";
 import { u64Arg, type RawArgs } from "../args.ts";
 import { emitStake } from "../events.ts";

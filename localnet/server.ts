@@ -1,5 +1,5 @@
 /** Assembles the local chain: chain core + staking program model + JSON-RPC/websocket facade (+ demo seed). */
-import type { Logger } from "../log.ts";
+import type { Logger } from "../src/log.ts";
 import { createChain, type Chain } from "./chain.ts";
 import { demoKeypair } from "./demo-keys.ts";
 import { createJupiterGuardModel, startJupiterDouble, type JupiterDouble } from "./jupiter-double.ts";

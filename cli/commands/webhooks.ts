@@ -1,5 +1,5 @@
 /** `kamiyo-stake webhooks sync`: create or update the Helius webhook that feeds POST /webhooks/helius. */
-import { syncHeliusWebhook } from "../../../api/helius-webhook-sync.ts";
+import { syncHeliusWebhook } from "../../api/helius-webhook-sync.ts";
 import { UsageError, type CommandModule } from "../command.ts";
 
 export default {

@@ -16,7 +16,7 @@ import {
   getAssociatedTokenAddressSync,
 } from "@solana/spl-token";
 import { PublicKey, TransactionInstruction, TransactionMessage, VersionedTransaction, type Keypair } from "@solana/web3.js";
-import type { Logger } from "../log.ts";
+import type { Logger } from "../src/log.ts";
 import type { Chain } from "./chain.ts";
 import { ModelInstructionError, type ModelContext, type ModelInstruction, type ProgramModel } from "./types.ts";
 

@@ -3,10 +3,11 @@
  * Every failure ends as one line on stderr: exit 2 for a wrong invocation or configuration, 1 otherwise.
  */
 import { parseArgs } from "node:util";
-import { ConfigError, loadConfig, type Config } from "../config.ts";
-import { describeError } from "../errors.ts";
-import { createLogger } from "../log.ts";
-import pkg from "../../package.json" with { type: "json" };
+import { ConfigError, loadConfig, type Config } from "../src/config.ts";
+import { describeError } from "../src/errors.ts";
+import { createLogger } from "../src/log.ts";
+import { localnetEnvDefaults } from "../localnet/demo-env.ts";
+import pkg from "../package.json" with { type: "json" };
 import { UsageError, type CommandContext, type CommandEntry, type CommandModule, type Output, type ParsedArgs } from "./command.ts";
 import { COMMANDS } from "./registry.ts";
 
@@ -100,7 +101,7 @@ export async function runCli(argv: readonly string[], io: CliIo, commands: reado
 
   let config: Config | undefined;
   const ctx: CommandContext = {
-    config: () => (config ??= loadConfig(io.env)),
+    config: () => (config ??= loadConfig(io.env, { localnetDefaults: localnetEnvDefaults })),
     logger: (loggerName) => createLogger({ level: ctx.config().logLevel, name: loggerName ?? name }),
     stdout: io.stdout,
     stderr: io.stderr,

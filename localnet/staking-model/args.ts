@@ -3,7 +3,7 @@
  * (`deserialize`, so trailing bytes are ignored). Decoding goes through the IDL's instruction coder.
  */
 import BN from "bn.js";
-import { STAKING_IDL, stakingCoder } from "../../solana/program.ts";
+import { STAKING_IDL, stakingCoder } from "../../src/solana/program.ts";
 import { langError } from "./anchor-errors.ts";
 
 export type RawArgs = Record<string, unknown>;

@@ -3,8 +3,8 @@
  * `CommandModule`; `registry.ts` names it and loads it only when that command runs.
  */
 import type { ParseArgsOptionsConfig } from "node:util";
-import type { Config } from "../config.ts";
-import type { Logger } from "../log.ts";
+import type { Config } from "../src/config.ts";
+import type { Logger } from "../src/log.ts";
 
 export type ArgValue = string | boolean | (string | boolean)[] | undefined;
 

@@ -8,22 +8,22 @@
  */
 import type { Express } from "express";
 import { collectDefaultMetrics, Registry } from "prom-client";
-import { createApp } from "../../../api/app.ts";
-import { readIndexerStatus } from "../../../api/indexer-status.ts";
-import { listen, type ListeningServer } from "../../../api/server.ts";
-import { startServices, untilAborted, type Service } from "../../../api/services.ts";
-import { HELIUS_WEBHOOK_PATH } from "../../../api/routes/helius-webhook.ts";
-import { createIndexer, createIndexerApi, type Indexer, type IndexerOptions } from "../../../indexer/index.ts";
-import { createPaywallPlugin, type PaywallPlugin } from "../../../api/paywall/plugin.ts";
-import { createJobsPlugin, createJobsRuntimeFromConfig, type JobsRuntime } from "../../../jobs/index.ts";
-import { ConfigError, type Config } from "../../config.ts";
-import { formatUnits, KAMIYO_DECIMALS, parseUnits, USDC_DECIMALS } from "../../core/units.ts";
-import { createDatabase, type DatabaseHandle } from "../../db/database.ts";
-import { ensureDatabase, migrateToLatest } from "../../db/migrate.ts";
-import { describeError } from "../../errors.ts";
+import { createApp } from "../../api/app.ts";
+import { readIndexerStatus } from "../../api/indexer-status.ts";
+import { listen, type ListeningServer } from "../../api/server.ts";
+import { startServices, untilAborted, type Service } from "../../api/services.ts";
+import { HELIUS_WEBHOOK_PATH } from "../../api/routes/helius-webhook.ts";
+import { createIndexer, createIndexerApi, type Indexer, type IndexerOptions } from "../../indexer/index.ts";
+import { createPaywallPlugin, type PaywallPlugin } from "../../api/paywall/plugin.ts";
+import { createJobsPlugin, createJobsRuntimeFromConfig, type JobsRuntime } from "../../jobs/index.ts";
+import { ConfigError, type Config } from "../../src/config.ts";
+import { formatUnits, KAMIYO_DECIMALS, parseUnits, USDC_DECIMALS } from "../../src/domain/units.ts";
+import { createDatabase, type DatabaseHandle } from "../../src/db/database.ts";
+import { ensureDatabase, migrateToLatest } from "../../src/db/migrate.ts";
+import { describeError } from "../../src/errors.ts";
 import { startLocalnet, type Localnet } from "../../localnet/server.ts";
-import type { Logger } from "../../log.ts";
-import { stakePoolPda } from "../../solana/program.ts";
+import type { Logger } from "../../src/log.ts";
+import { stakePoolPda } from "../../src/solana/program.ts";
 import type { CommandModule } from "../command.ts";
 
 export interface LocalStackOptions {
@@ -111,7 +111,7 @@ export function createLocalStack(o: LocalStackOptions): { state: LocalStackState
         webhook: { urls: [webhookUrl(publicUrl)], authHeader: o.config.helius.webhookAuth },
         // The pipeline buys KAMIYO here: JUPITER_API_URL names the double's port.
         jupiter: {
-          port: o.jupiterPort ?? Number(new URL(o.config.jobs.jupiterApiUrl).port || 80),
+          port: o.jupiterPort ?? Number(new URL(o.config.jobs.jupiterApiUrl ?? "http://127.0.0.1:8902").port || 80),
           priceMicroUsdcPerKamiyo: DEMO_KAMIYO_PRICE_MICRO_USDC,
           ...(o.config.jobs.jupiterApiKey ? { apiKey: o.config.jobs.jupiterApiKey } : {}),
         },

@@ -1,8 +1,8 @@
 /** `emit!` payloads: the IDL event discriminator followed by the Borsh fields (IDL type layout). */
 import BN from "bn.js";
 import { PublicKey } from "@solana/web3.js";
-import type { ProgramTier } from "../../solana/accounts.ts";
-import { STAKING_IDL, stakingCoder } from "../../solana/program.ts";
+import type { ProgramTier } from "../../src/solana/accounts.ts";
+import { STAKING_IDL, stakingCoder } from "../../src/solana/program.ts";
 import type { ModelContext } from "../types.ts";
 
 const bn = (v: bigint): BN => new BN(v.toString());

@@ -1,12 +1,12 @@
 /** `kamiyo-stake api`: the read API, the Helius webhook receiver, /health, /ready and /metrics on PORT. */
 import { collectDefaultMetrics, Registry } from "prom-client";
-import { createApp } from "../../../api/app.ts";
-import { assertMigrated } from "../../../api/database-check.ts";
-import { listen } from "../../../api/server.ts";
-import { untilAborted } from "../../../api/services.ts";
-import { createIndexerApi } from "../../../indexer/index.ts";
-import { createDatabase } from "../../db/database.ts";
-import { describeError } from "../../errors.ts";
+import { createApp } from "../../api/app.ts";
+import { assertMigrated } from "../../api/database-check.ts";
+import { listen } from "../../api/server.ts";
+import { untilAborted } from "../../api/services.ts";
+import { createIndexerApi } from "../../indexer/index.ts";
+import { createDatabase } from "../../src/db/database.ts";
+import { describeError } from "../../src/errors.ts";
 import type { CommandModule } from "../command.ts";
 
 export default {

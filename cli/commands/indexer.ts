@@ -1,9 +1,9 @@
 /** `kamiyo-stake indexer`: the stake indexer in the foreground until SIGINT/SIGTERM. */
 import { createServer, type Server } from "node:http";
 import { collectDefaultMetrics, Registry } from "prom-client";
-import { createIndexer } from "../../../indexer/indexer.ts";
-import { createDatabase } from "../../db/database.ts";
-import { describeError } from "../../errors.ts";
+import { createIndexer } from "../../indexer/indexer.ts";
+import { createDatabase } from "../../src/db/database.ts";
+import { describeError } from "../../src/errors.ts";
 import { UsageError, type CommandModule } from "../command.ts";
 
 export default {

@@ -6,7 +6,7 @@
  */
 import type { Account as TokenAccount, Mint } from "@solana/spl-token";
 import { PublicKey, SystemProgram } from "@solana/web3.js";
-import type { UserStakeAccount } from "../../solana/accounts.ts";
+import type { UserStakeAccount } from "../../src/solana/accounts.ts";
 import type { AccountState, ModelAccountMeta, ModelContext } from "../types.ts";
 import {
   AnchorFailure,
