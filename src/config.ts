@@ -6,26 +6,19 @@
 import { z } from "zod";
 import { DEFAULT_TIERS, validateTiers, type DiscountTier } from "./domain/tiers.ts";
 import { parseUnits, USDC_DECIMALS } from "./domain/units.ts";
+import { isWalletAddress } from "./domain/wallet.ts";
 
 export const STAKING_PROGRAM_PLACEHOLDER_ID = "Fg6PaFpoGXkYsidMpWTK6W2BeZ7FEfcYkg476zPFsLnS";
 export const SOLANA_DEVNET_CAIP2 = "solana:EtWTRABZaYq6iMfeYKouRu166VU2xqa1";
 export const SOLANA_MAINNET_CAIP2 = "solana:5eykt4UsFv8P8NJdTREpY1vzqKqZKvdp";
 
 const BASE58_ADDRESS = /^[1-9A-HJ-NP-Za-km-z]{32,44}$/;
-const BASE58_ALPHABET = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz";
-/** Byte length of a base58 string's decoding (each leading "1" is a zero byte). */
-function base58ByteLength(text: string): number {
-  let n = 0n;
-  for (const ch of text) n = n * 58n + BigInt(BASE58_ALPHABET.indexOf(ch));
-  const leadingZeros = text.length - text.replace(/^1+/, "").length;
-  return leadingZeros + (n === 0n ? 0 : Math.ceil(n.toString(16).length / 2));
-}
 // The length range alone admits strings that decode to 31 or 33+ bytes, which no public key is.
 const address = () =>
   z
     .string()
     .regex(BASE58_ADDRESS, "must be a base58 Solana address")
-    .refine((v) => base58ByteLength(v) === 32, "must be a base58 Solana address (32 bytes)");
+    .refine(isWalletAddress, "must be a base58 Solana address (32 bytes)");
 const url = (protocols: string[]) =>
   z.string().refine((v) => {
     try {
