@@ -8,6 +8,7 @@ import type { Kysely } from "kysely";
 import type { Logger } from "pino";
 import type { Config } from "../src/config.ts";
 import { tierFor } from "../src/domain/tiers.ts";
+import { isWalletAddress } from "../src/domain/wallet.ts";
 import type { Database } from "../src/db/schema.ts";
 import { userStakePda } from "../src/solana/program.ts";
 import type { IndexerApi } from "./contracts.ts";
@@ -36,13 +37,13 @@ export interface IndexerApiDeps {
   rpc?: RpcClient;
 }
 
+/** The wallet's public key, or an InvalidWalletError when the text is not a base58 32-byte key. */
 export function parseWallet(wallet: string): PublicKey {
-  try {
-    if (typeof wallet !== "string" || !/^[1-9A-HJ-NP-Za-km-z]{32,44}$/.test(wallet)) throw new Error("not base58");
-    return new PublicKey(wallet);
-  } catch {
+  // The API passes request text through; a non-string must be refused here, not crash the check.
+  if (typeof wallet !== "string" || !isWalletAddress(wallet)) {
     throw new InvalidWalletError(`"${String(wallet).slice(0, 60)}" is not a base58 Solana address`);
   }
+  return new PublicKey(wallet);
 }
 
 export function createIndexerApi(deps: IndexerApiDeps): IndexerApi & { resyncWallet(wallet: string): Promise<ResyncResult> } {

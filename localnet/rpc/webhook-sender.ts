@@ -5,6 +5,7 @@
  * no ordering between deliveries. The chain listener only queues, so deliveries never block the chain.
  */
 import type { Logger } from "pino";
+import { sleep } from "../../src/retry.ts";
 import type { ChainApi, TxRecord } from "../types.ts";
 import { stringifyJson } from "./json.ts";
 import { webhookElement } from "./transaction-json.ts";
@@ -35,15 +36,6 @@ interface Delivery {
   signature: string;
   body: string;
 }
-
-const sleep = (ms: number, signal: AbortSignal) =>
-  new Promise<void>((resolve) => {
-    const timer = setTimeout(resolve, ms);
-    signal.addEventListener("abort", () => {
-      clearTimeout(timer);
-      resolve();
-    }, { once: true });
-  });
 
 export function createWebhookSender(chain: ChainApi, config: WebhookConfig, logger: Logger): WebhookSender {
   const timeoutMs = config.timeoutMs ?? 1000;
@@ -99,7 +91,8 @@ export function createWebhookSender(chain: ChainApi, config: WebhookConfig, logg
         return;
       }
       log.debug({ url: d.url, signature: d.signature, attempt: i + 1, reason }, "webhook delivery failed; retrying");
-      await sleep(delay, closing.signal);
+      // The sleep rejects (StoppedError) only when closing, which drops the delivery.
+      await sleep(delay, closing.signal).catch(() => undefined);
       if (closing.signal.aborted) return;
     }
   };
