@@ -4,7 +4,6 @@
  * (or its chain) that cannot be reached surfaces as FacilitatorUnavailableError, which @x402/express answers
  * with a 502 and no content, rather than as a payment the client got wrong.
  */
-import { readFileSync } from "node:fs";
 import { AsyncLocalStorage } from "node:async_hooks";
 import { createKeyPairSignerFromBytes, isSolanaError, SOLANA_ERROR__RPC__TRANSPORT_HTTP_ERROR } from "@solana/kit";
 import { x402Facilitator } from "@x402/core/facilitator";
@@ -82,20 +81,6 @@ export function createHostedFacilitator(options: { url: string; timeoutMs?: numb
     settle: (p, r) => guard("settle", () => http.settle(p, r)),
     getSupported: () => guard("supported", () => http.getSupported()),
   };
-}
-
-/** Reads a Solana CLI keypair file (a JSON array of 64 bytes). Throws with the path on any problem. */
-export function readKeypairFile(path: string): Uint8Array {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(readFileSync(path, "utf8"));
-  } catch (err) {
-    throw new Error(`facilitator keypair ${path}: ${describeError(err)}`);
-  }
-  if (!Array.isArray(parsed) || parsed.length !== 64 || !parsed.every((b) => Number.isInteger(b) && b >= 0 && b <= 255)) {
-    throw new Error(`facilitator keypair ${path}: not a JSON array of 64 bytes`);
-  }
-  return Uint8Array.from(parsed as number[]);
 }
 
 type RpcMethod = "simulateTransaction" | "sendTransaction" | "confirmTransaction";

@@ -26,7 +26,8 @@ import { stakePoolPda } from "../../src/solana/program.ts";
 import { HttpError } from "../errors.ts";
 import { revenueRoutes } from "../revenue/routes.ts";
 import { walletProblem } from "../wallet.ts";
-import { createHostedFacilitator, createInProcessFacilitator, readKeypairFile } from "./facilitator.ts";
+import { readKeypairFile } from "../../src/solana/keypair-file.ts";
+import { createHostedFacilitator, createInProcessFacilitator } from "./facilitator.ts";
 import { createPaywallMetrics, type PaywallMetrics } from "./metrics.ts";
 import { parsePaymentHeader } from "./payment-header.ts";
 import { premiumHandler } from "./premium.ts";
@@ -97,7 +98,7 @@ function chooseFacilitator(deps: PaywallDeps, network: Network): { client: Facil
   if (deps.facilitator) return { client: deps.facilitator, describe: "provided" };
   const { x402, solana } = deps.config;
   if (x402.facilitatorUrl) return { client: createHostedFacilitator({ url: x402.facilitatorUrl }), describe: `hosted ${x402.facilitatorUrl}` };
-  const secretKey = readKeypairFile(x402.facilitatorKeypairPath);
+  const secretKey = readKeypairFile(x402.facilitatorKeypairPath, "facilitator keypair");
   return { client: createInProcessFacilitator({ secretKey, rpcUrl: solana.rpcUrl, network }), describe: `in-process against ${solana.rpcUrl}` };
 }
 

@@ -3,13 +3,13 @@
  * keypair file (by default one of the local demo wallets). It sends its own address as the wallet hint, so
  * a staker is quoted, signs and pays its own discounted price.
  */
-import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { createKeyPairSignerFromBytes } from "@solana/kit";
 import { decodePaymentResponseHeader } from "@x402/core/http";
 import { wrapFetchWithPayment, x402Client } from "@x402/fetch";
 import { ExactSvmScheme } from "@x402/svm/exact/client";
 import { parseUnits, USDC_DECIMALS } from "../../src/domain/units.ts";
+import { KeypairFileError, readKeypairFile } from "../../src/solana/keypair-file.ts";
 import { UsageError, type CommandModule } from "../command.ts";
 
 type Network = Parameters<x402Client["register"]>[0];
@@ -58,14 +58,10 @@ Options:
 
     let secret: Uint8Array;
     try {
-      const parsed: unknown = JSON.parse(await readFile(file, "utf8"));
-      if (!Array.isArray(parsed) || parsed.length !== 64 || !parsed.every((b) => Number.isInteger(b) && b >= 0 && b < 256)) {
-        throw new Error("not a JSON array of 64 bytes");
-      }
-      secret = Uint8Array.from(parsed as number[]);
+      secret = readKeypairFile(file, "keypair");
     } catch (err) {
-      const why = (err as NodeJS.ErrnoException).code === "ENOENT" ? "no such file (run `npm start` or `localnet --seed-demo` first)" : (err as Error).message;
-      throw new UsageError(`cannot read keypair ${file}: ${why}`);
+      if (!(err instanceof KeypairFileError)) throw err;
+      throw new UsageError(err.problem === "missing" ? `${err.message} (run \`npm start\` or \`localnet --seed-demo\` first)` : err.message);
     }
     const signer = await createKeyPairSignerFromBytes(secret);
     const client = new x402Client();
