@@ -12,7 +12,7 @@ import { fileURLToPath } from "node:url";
 import { Keypair } from "@solana/web3.js";
 import { afterEach, describe, expect, it } from "vitest";
 import { runCli } from "../../cli/run.ts";
-import { withFreshSchema, type FreshSchema } from "../helpers/db.ts";
+import { withFreshSchema, type FreshSchema } from "../kit/db.ts";
 import { ADMIN_KEY, json, WEBHOOK_AUTH } from "./harness.ts";
 import { freePort } from "./local-stack.ts";
 import { createStakeClient, KAMIYO, waitFor } from "./stake-client.ts";

@@ -12,7 +12,7 @@ import { createApp, type AppDeps } from "../../api/app.ts";
 import { listen, type ListeningServer } from "../../api/server.ts";
 import { type Config } from "../../src/config.ts";
 import { REDACT_PATHS, type Logger } from "../../src/log.ts";
-import { withFreshSchema, type FreshSchema } from "../helpers/db.ts";
+import { withFreshSchema, type FreshSchema } from "../kit/db.ts";
 
 export const ADMIN_KEY = "test-admin-key-0123456789";
 export const WEBHOOK_AUTH = "test-webhook-auth-0123456789";

@@ -9,10 +9,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { randomBytes } from "node:crypto";
 import { Redis } from "ioredis";
-import { startServices, type RunningServices, type Service } from "../../api/services.ts";
+import { startServices, type RunningServices, type Service } from "../../cli/services.ts";
 import { createLocalStack, type LocalStackState } from "../../cli/commands/start.ts";
 import { createLogger } from "../../src/log.ts";
-import { withFreshSchema, type FreshSchema } from "../helpers/db.ts";
+import { withFreshSchema, type FreshSchema } from "../kit/db.ts";
 import { testConfig } from "./harness.ts";
 import { startWsFilterProxy, type WsFilterProxy } from "./ws-filter-proxy.ts";
 

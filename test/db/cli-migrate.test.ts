@@ -5,7 +5,7 @@ import { fileURLToPath } from "node:url";
 import pg from "pg";
 import { afterAll, describe, expect, it } from "vitest";
 import { ensureDatabase } from "../../src/db/migrate.ts";
-import { adminQuery, TEST_DATABASE_URL } from "../helpers/db.ts";
+import { adminQuery, TEST_DATABASE_URL } from "../kit/db.ts";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 const created: string[] = [];

@@ -6,7 +6,7 @@ import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { MIGRATIONS_DIR, MigrationError, migrateDown, migrateToLatest } from "../../src/db/migrate.ts";
 import { U64_MAX } from "../../src/domain/units.ts";
-import { withFreshSchema, type FreshSchema } from "../helpers/db.ts";
+import { withFreshSchema, type FreshSchema } from "../kit/db.ts";
 
 let t: FreshSchema;
 let migrationNames: string[];

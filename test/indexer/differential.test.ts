@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { sql } from "kysely";
 import { tierFor } from "../../src/domain/tiers.ts";
 import { decodeUserStake } from "../../src/solana/accounts.ts";
-import { withFreshSchema, type FreshSchema } from "../helpers/db.ts";
+import { withFreshSchema, type FreshSchema } from "../kit/db.ts";
 import { enqueueWebhookDelivery } from "../../indexer/webhook-inbox.ts";
 import { poolTarget } from "../../indexer/stake-accounts.ts";
 import {

@@ -5,7 +5,7 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { once } from "node:events";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { adminQuery, withFreshSchema, type FreshSchema } from "../helpers/db.ts";
+import { adminQuery, withFreshSchema, type FreshSchema } from "../kit/db.ts";
 import { readStatus } from "../../indexer/status.ts";
 import { createStakers, sendTx, startTestChain, waitFor, type TestChain } from "./helpers/chain.ts";
 import { testIndexer, type TestIndexer } from "./helpers/indexer.ts";

@@ -3,7 +3,7 @@
  * reconnect with backoff, count the reconnect, and heal the gap with a resync.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { withFreshSchema, type FreshSchema } from "../helpers/db.ts";
+import { withFreshSchema, type FreshSchema } from "../kit/db.ts";
 import { poolTarget } from "../../indexer/stake-accounts.ts";
 import { createStakers, sendTx, startTestChain, waitFor, type TestChain } from "./helpers/chain.ts";
 import { testIndexer, type TestIndexer } from "./helpers/indexer.ts";

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import pg from "pg";
 import { pino } from "pino";
 import { tierFor } from "../../src/domain/tiers.ts";
-import { withFreshSchema, type FreshSchema } from "../helpers/db.ts";
+import { withFreshSchema, type FreshSchema } from "../kit/db.ts";
 import { STAKE_CHANGES_CHANNEL, type StakeChangeNotice } from "../../indexer/contracts.ts";
 import { createIndexerApi } from "../../indexer/resync.ts";
 import { InvalidWalletError } from "../../indexer/errors.ts";

@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { sql } from "kysely";
 import { tierFor } from "../../src/domain/tiers.ts";
-import { withFreshSchema, type FreshSchema } from "../helpers/db.ts";
+import { withFreshSchema, type FreshSchema } from "../kit/db.ts";
 import { enqueueWebhookDelivery } from "../../indexer/webhook-inbox.ts";
 import { poolTarget } from "../../indexer/stake-accounts.ts";
 import {

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import pg from "pg";
 import { sql } from "kysely";
 import { pino } from "pino";
-import { withFreshSchema, type FreshSchema } from "../helpers/db.ts";
+import { withFreshSchema, type FreshSchema } from "../kit/db.ts";
 import { createWritePath, type WritePath } from "../../indexer/write-path.ts";
 import { STAKE_CHANGES_CHANNEL, type StakeChangeNotice } from "../../indexer/contracts.ts";
 import { U64_MAX } from "../../src/domain/units.ts";

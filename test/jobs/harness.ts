@@ -13,11 +13,11 @@ import { getAssociatedTokenAddressSync, TOKEN_2022_PROGRAM_ID, TOKEN_PROGRAM_ID 
 import { Connection, PublicKey } from "@solana/web3.js";
 import { Redis } from "ioredis";
 import { STAKING_PROGRAM_PLACEHOLDER_ID, type Config } from "../../src/config.ts";
-import { utcDayWindow } from "../../src/domain/allocation.ts";
+import { utcDayWindow } from "../../src/domain/utc-day.ts";
 import { startLocalnet, type Localnet } from "../../localnet/server.ts";
 import { createLogger } from "../../src/log.ts";
 import { stakingAddresses } from "../../src/solana/instructions.ts";
-import { withFreshSchema, type FreshSchema } from "../helpers/db.ts";
+import { withFreshSchema, type FreshSchema } from "../kit/db.ts";
 
 export const REDIS_URL = process.env.REDIS_URL ?? "redis://127.0.0.1:6379";
 /** 0.02 USDC per KAMIYO. */

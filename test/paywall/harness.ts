@@ -25,7 +25,7 @@ import { startLocalnet, type Localnet } from "../../localnet/server.ts";
 import type { DemoWallet } from "../../localnet/seed-demo.ts";
 import { createLogger } from "../../src/log.ts";
 import { userStakePda } from "../../src/solana/program.ts";
-import { withFreshSchema, type FreshSchema } from "../helpers/db.ts";
+import { withFreshSchema, type FreshSchema } from "../kit/db.ts";
 import { startTestApi, testConfig, type TestApi } from "../api/harness.ts";
 import { FAST } from "../indexer/helpers/indexer.ts";
 

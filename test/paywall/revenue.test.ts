@@ -4,9 +4,9 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { revenueRoutes } from "../../api/revenue/routes.ts";
-import { dayWindow, monthWindow } from "../../api/revenue/windows.ts";
+import { dayWindow, monthWindow } from "../../src/domain/utc-day.ts";
 import { ADMIN_KEY, json, startTestApi, type TestApi } from "../api/harness.ts";
-import { withFreshSchema, type FreshSchema } from "../helpers/db.ts";
+import { withFreshSchema, type FreshSchema } from "../kit/db.ts";
 
 let api: TestApi;
 let schema: FreshSchema;

@@ -9,7 +9,7 @@ import { STAKE_CHANGES_CHANNEL } from "../../indexer/contracts.ts";
 import { createTierCache, parseNotice, type TierCache } from "../../api/paywall/tier-cache.ts";
 import { DEFAULT_TIERS, NO_TIER } from "../../src/domain/tiers.ts";
 import { createLogger } from "../../src/log.ts";
-import { withFreshSchema, type FreshSchema } from "../helpers/db.ts";
+import { withFreshSchema, type FreshSchema } from "../kit/db.ts";
 import { startTcpProxy, type TcpProxy } from "./tcp-proxy.ts";
 
 const KAMIYO = 10n ** 9n;

@@ -4,7 +4,7 @@ import { Registry } from "prom-client";
 import type { Config } from "../../../src/config.ts";
 import { createIndexer, type Indexer, type IndexerOptions } from "../../../indexer/indexer.ts";
 import type { FetchLike } from "../../../indexer/rpc-client.ts";
-import type { FreshSchema } from "../../helpers/db.ts";
+import type { FreshSchema } from "../../kit/db.ts";
 
 export const FAST: Partial<IndexerOptions> = {
   stallTimeoutMs: 2_000,
