@@ -17,7 +17,7 @@ import { Redis } from "ioredis";
 import pg from "pg";
 import { createJobsRuntime } from "../jobs/runtime.ts";
 import { STAKING_PROGRAM_PLACEHOLDER_ID } from "../src/config.ts";
-import { addUtcDays, lastClosedUtcDay, utcDayWindow } from "../src/domain/allocation.ts";
+import { addUtcDays, lastClosedUtcDay, utcDayWindow } from "../src/domain/utc-day.ts";
 import { formatUnits, KAMIYO_DECIMALS, USDC_DECIMALS } from "../src/domain/units.ts";
 import { createDatabase } from "../src/db/database.ts";
 import { ensureDatabase, migrateToLatest } from "../src/db/migrate.ts";

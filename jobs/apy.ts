@@ -4,6 +4,7 @@
  * (core/allocation.ts `impliedApy`), one row in staking_apy_history per snapshot.
  */
 import { APY_WINDOW_DAYS, averagePriceMicroUsdc, impliedApy } from "../src/domain/allocation.ts";
+import { trailingDays } from "../src/domain/utc-day.ts";
 import type { Logger } from "../src/log.ts";
 import { decodeStakePool } from "../src/solana/accounts.ts";
 import { stakingAddresses } from "../src/solana/instructions.ts";
@@ -26,8 +27,7 @@ export async function snapshotApy(deps: ApySnapshotDeps) {
   if (!data) throw new Error(`stake pool ${addresses.pool.toBase58()} does not exist`);
   const pool = decodeStakePool(data);
   const vaultBalance = await deps.chain.tokenBalance(addresses.rewardVault);
-  const end = (deps.now ?? (() => new Date()))();
-  const start = new Date(end.getTime() - Number(APY_WINDOW_DAYS) * 86_400_000);
+  const { start, end } = trailingDays((deps.now ?? (() => new Date()))(), Number(APY_WINDOW_DAYS));
   const { revenue } = await deps.store.revenueBetween(start, end);
   const price = await deps.store.latestBuyback();
   const figures = impliedApy({

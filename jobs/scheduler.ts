@@ -6,7 +6,7 @@
  * replicas at once, still make one run per day.
  */
 import type { Queue } from "bullmq";
-import { lastClosedUtcDay, utcDayWindow, utcDaysBetween } from "../src/domain/allocation.ts";
+import { lastClosedUtcDay, utcDayOf, utcDayWindow, utcDaysBetween } from "../src/domain/utc-day.ts";
 import type { Logger } from "../src/log.ts";
 import { catchUpJobId, enqueueRun, JOB, SCHEDULER } from "./queue.ts";
 import type { RunStore } from "./runs.ts";
@@ -31,7 +31,7 @@ export async function setupSchedules(queue: Queue, o: ScheduleOptions): Promise<
     { name: JOB.apy, data: {}, opts: { attempts: 3, backoff: { type: "exponential", delay: 5_000 }, removeOnComplete: { count: 100 }, removeOnFail: { count: 100 } } },
   );
   // Catch up now rather than at the next cron time; one such tick per day whatever the number of boots.
-  const today = (o.now ?? (() => new Date()))().toISOString().slice(0, 10);
+  const today = utcDayOf((o.now ?? (() => new Date()))());
   await queue.add(JOB.tick, {}, { jobId: catchUpJobId(today), attempts: 3, backoff: { type: "exponential", delay: 5_000 }, removeOnComplete: { age: 86_400 }, removeOnFail: { age: 86_400 } });
 }
 

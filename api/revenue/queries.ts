@@ -5,7 +5,7 @@
  */
 import { sql, type Kysely } from "kysely";
 import type { Database } from "../../src/db/schema.ts";
-import type { UtcWindow } from "./windows.ts";
+import type { UtcWindow } from "../../src/domain/utc-day.ts";
 
 export interface RevenueTotals {
   /** micro-USDC charged. */

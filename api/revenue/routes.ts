@@ -10,7 +10,7 @@ import { adminAuth } from "../admin-auth.ts";
 import { HttpError } from "../errors.ts";
 import { usdcJson, type UsdcJson } from "../paywall/quote-body.ts";
 import { revenueTotals, type RevenueTotals } from "./queries.ts";
-import { dayWindow, monthWindow, utcToday, type UtcWindow, type WindowResult } from "./windows.ts";
+import { dayWindow, monthWindow, utcToday, type UtcWindow, type WindowResult } from "../../src/domain/utc-day.ts";
 
 export interface RevenueRoutesDeps {
   db: Kysely<Database>;

@@ -1,5 +1,5 @@
 /** `kamiyo-stake jobs run --date YYYY-MM-DD` and `kamiyo-stake jobs status`. */
-import { lastClosedUtcDay, parseUtcDay, utcDayWindow } from "../../src/domain/allocation.ts";
+import { lastClosedUtcDay, parseUtcDay, utcDayWindow } from "../../src/domain/utc-day.ts";
 import { formatUnits, KAMIYO_DECIMALS, USDC_DECIMALS } from "../../src/domain/units.ts";
 import { createDatabase } from "../../src/db/database.ts";
 import { createPipelineQueue, createRedis, enqueueRun } from "../../jobs/queue.ts";

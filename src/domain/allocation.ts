@@ -5,7 +5,6 @@
 import { BPS_DENOMINATOR, KAMIYO_DECIMALS } from "./units.ts";
 
 const KAMIYO_UNIT = 10n ** BigInt(KAMIYO_DECIMALS);
-const DAY_MS = 86_400_000;
 /** The APY formula annualizes a trailing window of this many days. */
 export const APY_WINDOW_DAYS = 30n;
 export const DAYS_PER_YEAR = 365n;
@@ -20,43 +19,6 @@ function checkBps(bps: number): bigint {
 export function allocationOf(revenueMicroUsdc: bigint, allocationBps: number): bigint {
   if (revenueMicroUsdc < 0n) throw new RangeError("revenue must not be negative");
   return (revenueMicroUsdc * checkBps(allocationBps)) / BPS_DENOMINATOR;
-}
-
-const DAY = /^(\d{4})-(\d{2})-(\d{2})$/;
-
-/** Validates a "YYYY-MM-DD" calendar date and returns it unchanged. */
-export function parseUtcDay(text: string): string {
-  const m = DAY.exec(text);
-  if (!m) throw new RangeError(`"${text}" is not a YYYY-MM-DD date`);
-  const d = new Date(`${text}T00:00:00.000Z`);
-  if (Number.isNaN(d.getTime()) || d.toISOString().slice(0, 10) !== text) throw new RangeError(`"${text}" is not a calendar date`);
-  return text;
-}
-
-/** The half-open UTC window [00:00, next 00:00) of a day. */
-export function utcDayWindow(day: string): { start: Date; end: Date } {
-  const start = new Date(`${parseUtcDay(day)}T00:00:00.000Z`);
-  return { start, end: new Date(start.getTime() + DAY_MS) };
-}
-
-export function utcDayOf(at: Date): string {
-  return at.toISOString().slice(0, 10);
-}
-
-export function addUtcDays(day: string, days: number): string {
-  return utcDayOf(new Date(utcDayWindow(day).start.getTime() + days * DAY_MS));
-}
-
-/** The most recent day whose window has closed at `now`. */
-export function lastClosedUtcDay(now: Date): string {
-  return addUtcDays(utcDayOf(now), -1);
-}
-
-/** Every day from `first` to `last` inclusive, in order (empty when first > last). */
-export function utcDaysBetween(first: string, last: string): string[] {
-  const out: string[] = [];
-  for (let d = parseUtcDay(first); d <= parseUtcDay(last); d = addUtcDays(d, 1)) out.push(d);
-  return out;
 }
 
 /** micro-USDC per whole KAMIYO paid in a buyback, floored. Null when nothing was bought. */

@@ -13,7 +13,7 @@ import { sql } from "kysely";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { enqueueRun } from "../../jobs/queue.ts";
 import { createRunStore, TERMINAL_STATUSES } from "../../jobs/runs.ts";
-import { utcDayWindow } from "../../src/domain/allocation.ts";
+import { utcDayWindow } from "../../src/domain/utc-day.ts";
 import { stakingAddresses } from "../../src/solana/instructions.ts";
 import { startTestStack, type TestStack } from "./local-stack.ts";
 

@@ -1,7 +1,7 @@
 /** `kamiyo-stake worker`, `jobs run --date` and `jobs status` against the local chain, Postgres and Redis. */
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { runCli } from "../../cli/run.ts";
-import { addUtcDays, lastClosedUtcDay } from "../../src/domain/allocation.ts";
+import { addUtcDays, lastClosedUtcDay } from "../../src/domain/utc-day.ts";
 import { createRunStore } from "../../jobs/runs.ts";
 import { startHarness, waitFor, type Harness } from "./harness.ts";
 

@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Boundary } from "../../jobs/pipeline.ts";
 import { createPipelineQueue, createRedis, enqueueRun } from "../../jobs/queue.ts";
 import { createRunStore } from "../../jobs/runs.ts";
-import { utcDayWindow, addUtcDays, lastClosedUtcDay } from "../../src/domain/allocation.ts";
+import { addUtcDays, lastClosedUtcDay, utcDayWindow } from "../../src/domain/utc-day.ts";
 import { PRICE, REDIS_URL, startHarness, waitFor, type Harness } from "./harness.ts";
 
 const CHILD = fileURLToPath(new URL("./fixtures/worker-child.ts", import.meta.url));

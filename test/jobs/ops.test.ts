@@ -8,7 +8,7 @@ import { createJobsPlugin } from "../../jobs/plugin.ts";
 import { createJobsRuntime, type JobsRuntime, type JobsRuntimeDeps } from "../../jobs/runtime.ts";
 import { JOB, runJobId } from "../../jobs/queue.ts";
 import { tick } from "../../jobs/scheduler.ts";
-import { addUtcDays, lastClosedUtcDay } from "../../src/domain/allocation.ts";
+import { addUtcDays, lastClosedUtcDay } from "../../src/domain/utc-day.ts";
 import { createLogger } from "../../src/log.ts";
 import { ADMIN_KEY, startTestApi, type TestApi } from "../api/harness.ts";
 import { PRICE, REDIS_URL, startHarness, waitFor, type Harness } from "./harness.ts";

@@ -15,7 +15,8 @@ import { inspect } from "../../jobs/submit.ts";
 import { createRedis, enqueueRun } from "../../jobs/queue.ts";
 import { createJobsRuntime, type JobsRuntime, type JobsRuntimeDeps } from "../../jobs/runtime.ts";
 import { tick } from "../../jobs/scheduler.ts";
-import { addUtcDays, allocationOf, impliedApy, lastClosedUtcDay, utcDayWindow } from "../../src/domain/allocation.ts";
+import { allocationOf, impliedApy } from "../../src/domain/allocation.ts";
+import { addUtcDays, lastClosedUtcDay, utcDayWindow } from "../../src/domain/utc-day.ts";
 import { createLogger } from "../../src/log.ts";
 import { PRICE, REDIS_URL, startAlertSink, startHarness, waitFor, type Harness } from "./harness.ts";
 

@@ -1,16 +1,6 @@
 import { describe, expect, it } from "vitest";
-import {
-  addUtcDays,
-  allocationOf,
-  averagePriceMicroUsdc,
-  impliedApy,
-  lastClosedUtcDay,
-  minimumOut,
-  parseUtcDay,
-  priceImpactBps,
-  utcDayWindow,
-  utcDaysBetween,
-} from "../../src/domain/allocation.ts";
+import { allocationOf, averagePriceMicroUsdc, impliedApy, minimumOut, priceImpactBps } from "../../src/domain/allocation.ts";
+import { addUtcDays, lastClosedUtcDay, parseUtcDay, utcDayWindow, utcDaysBetween } from "../../src/domain/utc-day.ts";
 import { checkQuote } from "../../jobs/jupiter.ts";
 import { PipelineHalt, RetryableStepError } from "../../jobs/errors.ts";
 import type { QuoteResponse } from "@jup-ag/api";
