@@ -8,7 +8,7 @@ import type { PaymentPayload } from "@x402/core/types";
 import { getBase64Encoder, getTransactionDecoder } from "@solana/kit";
 import { decodePaymentSignatureHeader } from "@x402/core/http";
 import { getTokenPayerFromTransaction } from "@x402/svm";
-import { walletProblem } from "../wallet.ts";
+import { walletProblem } from "../../src/domain/wallet.ts";
 
 export interface ParsedPayment {
   payload: PaymentPayload;

@@ -25,7 +25,7 @@ import type { Logger } from "../../src/log.ts";
 import { stakePoolPda } from "../../src/solana/program.ts";
 import { HttpError } from "../errors.ts";
 import { revenueRoutes } from "../revenue/routes.ts";
-import { walletProblem } from "../wallet.ts";
+import { walletProblem } from "../../src/domain/wallet.ts";
 import { readKeypairFile } from "../../src/solana/keypair-file.ts";
 import { createHostedFacilitator, createInProcessFacilitator } from "./facilitator.ts";
 import { createPaywallMetrics, type PaywallMetrics } from "./metrics.ts";
