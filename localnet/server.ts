@@ -3,7 +3,8 @@ import type { Logger } from "../src/log.ts";
 import { createChain, type Chain } from "./chain.ts";
 import { demoKeypair } from "./demo-keys.ts";
 import { createJupiterGuardModel, startJupiterDouble, type JupiterDouble } from "./jupiter-double.ts";
-import { createRpcServer } from "./rpc/index.ts";
+import { createRpcServer, type RpcServer } from "./rpc/index.ts";
+import type { WebhookConfig } from "./rpc/webhook-sender.ts";
 import { seedDemo, type DemoSeed } from "./seed-demo.ts";
 import { createStakingModel } from "./staking-model/index.ts";
 
@@ -18,7 +19,8 @@ export interface LocalnetOptions {
   programId: string;
   seedDemo: boolean;
   stateDir: string;
-  webhook?: { urls: string[]; authHeader: string };
+  /** Helius-style deliveries for transactions touching `programId`. */
+  webhook?: Omit<WebhookConfig, "programId">;
   /** A Jupiter quote/swap double trading the demo mints with the demo liquidity wallet (needs seedDemo). */
   jupiter?: { host?: string; port: number; priceMicroUsdcPerKamiyo: bigint; apiKey?: string };
   logger: Logger;
@@ -30,6 +32,8 @@ export interface Localnet {
   wsUrl: string;
   seed: DemoSeed | null;
   jupiter: JupiterDouble | null;
+  /** The JSON-RPC/websocket facade (tests read its subscription count and webhook sender). */
+  rpcServer: RpcServer;
   close(): Promise<void>;
 }
 
@@ -43,7 +47,7 @@ export async function startLocalnet(o: LocalnetOptions): Promise<Localnet> {
     chain,
     logger: o.logger,
     ...(o.webhook && o.webhook.urls.length > 0
-      ? { webhook: { urls: o.webhook.urls, authHeader: o.webhook.authHeader, programId: o.programId } }
+      ? { webhook: { ...o.webhook, programId: o.programId } }
       : {}),
   });
   let jupiter: JupiterDouble | null = null;
@@ -74,6 +78,7 @@ export async function startLocalnet(o: LocalnetOptions): Promise<Localnet> {
       wsUrl,
       seed,
       jupiter,
+      rpcServer: server,
       async close() {
         await jupiter?.close();
         await server.close();

@@ -11,7 +11,7 @@ import { decodeStakePool, decodeUserStake } from "../../src/solana/accounts.ts";
 import { stakingAddresses } from "../../src/solana/instructions.ts";
 import { stakingIdl, TOKEN_2022_PROGRAM_ID as T22, userStakePda } from "../../src/solana/program.ts";
 import { demoKeypair } from "../../localnet/demo-keys.ts";
-import { startTestLocalnet, type TestLocalnet } from "../helpers/localnet.ts";
+import { startTestLocalnet, type TestLocalnet } from "../kit/localnet.ts";
 
 const KAMIYO = 10n ** 9n;
 let net: TestLocalnet;

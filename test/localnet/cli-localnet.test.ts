@@ -1,28 +1,21 @@
 /** `kamiyo-stake localnet --seed-demo` as a user runs it, then plain JSON-RPC calls (what curl would send). */
 import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtemp, readdir, rm } from "node:fs/promises";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { decodeUserStake } from "../../src/solana/accounts.ts";
+import { freePortPair } from "../kit/localnet.ts";
 
 let child: ChildProcess;
 let stateDir: string;
 let out = "";
 let url = "";
 
-async function freePort(): Promise<number> {
-  const srv = createServer();
-  await new Promise<void>((r) => srv.listen(0, "127.0.0.1", r));
-  const port = (srv.address() as { port: number }).port;
-  await new Promise<void>((r) => srv.close(() => r()));
-  return port;
-}
-
 beforeAll(async () => {
   stateDir = await mkdtemp(join(tmpdir(), "kamiyo-cli-localnet-"));
-  const port = await freePort();
+  // The chain listens for websockets on port + 1.
+  const port = await freePortPair();
   child = spawn(process.execPath, ["cli/main.ts", "localnet", "--seed-demo", "--port", String(port)], {
     env: { ...process.env, LOCALNET_STATE_DIR: stateDir, LOG_LEVEL: "warn" },
     stdio: ["ignore", "pipe", "pipe"],

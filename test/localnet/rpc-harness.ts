@@ -1,7 +1,8 @@
-/** Starts the in-process chain and the RPC facade on ephemeral ports for the rpc-*.test.ts files. */
+/** The local chain (no demo seed, slot still by default) and raw JSON-RPC clients for the rpc-*.test.ts files. */
 import { Connection } from "@solana/web3.js";
-import { createChain, type Chain, type ChainOptions } from "../../localnet/chain.ts";
-import { createRpcServer, type RpcServer, type RpcServerDeps } from "../../localnet/rpc/index.ts";
+import type { Chain } from "../../localnet/chain.ts";
+import type { RpcServer } from "../../localnet/rpc/index.ts";
+import { startTestLocalnet, type TestLocalnetOptions } from "../kit/localnet.ts";
 
 export interface Harness {
   chain: Chain;
@@ -15,13 +16,9 @@ export interface Harness {
   close(): Promise<void>;
 }
 
-export async function startHarness(
-  chainOptions: ChainOptions = { slotMs: 0 },
-  serverDeps: Omit<RpcServerDeps, "chain"> = {},
-): Promise<Harness> {
-  const chain = createChain(chainOptions);
-  const server = createRpcServer({ chain, ...serverDeps });
-  const { httpUrl, wsUrl } = await server.listen({ host: "127.0.0.1", httpPort: 0, wsPort: 0 });
+export async function startHarness(options: Omit<TestLocalnetOptions, "seedDemo"> = {}): Promise<Harness> {
+  const net = await startTestLocalnet({ slotMs: 0, ...options, seedDemo: false });
+  const { chain, rpcServer: server, httpUrl, wsUrl } = net;
   const connection = new Connection(httpUrl, { commitment: "confirmed", wsEndpoint: wsUrl });
   let nextId = 1;
   const rpc = async (body: unknown) => {
@@ -48,19 +45,7 @@ export async function startHarness(
     async close() {
       // web3.js keeps its websocket open until every subscription is removed; close it explicitly
       (connection as unknown as { _rpcWebSocket?: { close(): void } })._rpcWebSocket?.close();
-      await server.close();
-      chain.close();
+      await net.close();
     },
   };
-}
-
-/** Resolves with the first value `poll` returns that is not undefined, or rejects after `ms`. */
-export async function waitFor<T>(poll: () => T | undefined | Promise<T | undefined>, ms = 5000, what = "condition"): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const value = await poll();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
 }

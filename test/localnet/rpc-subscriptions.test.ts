@@ -4,7 +4,8 @@ import WebSocket from "ws";
 import { Keypair, LAMPORTS_PER_SOL, PublicKey, SystemProgram, Transaction, type KeyedAccountInfo } from "@solana/web3.js";
 import { AccountLayout, createMint, getOrCreateAssociatedTokenAccount, mintTo, TOKEN_PROGRAM_ID } from "@solana/spl-token";
 import { createSolanaRpcSubscriptions } from "@solana/kit";
-import { startHarness, waitFor, type Harness } from "./rpc-harness.ts";
+import { startHarness, type Harness } from "./rpc-harness.ts";
+import { waitFor } from "../kit/wait-for.ts";
 
 /** A raw websocket JSON-RPC client that records every message. */
 async function rawClient(url: string) {
@@ -18,7 +19,7 @@ async function rawClient(url: string) {
     async request(method: string, params: unknown[]) {
       const requestId = id++;
       socket.send(JSON.stringify({ jsonrpc: "2.0", id: requestId, method, params }));
-      return waitFor(() => messages.find((m) => m.id === requestId), 5000, `${method} reply`);
+      return waitFor(`${method} reply`, () => messages.find((m) => m.id === requestId), { timeoutMs: 5000 });
     },
     close: () => socket.close(),
   };
@@ -71,12 +72,12 @@ describe("websocket subscriptions", () => {
       commitment: "confirmed",
       filters: [{ dataSize: AccountLayout.span }, { memcmp: { offset: 0, bytes: mintA.toBase58() } }],
     });
-    await waitFor(() => (h.server.subscriptionCount() > before ? true : undefined), 5000, "programSubscribe");
+    await waitFor("programSubscribe", () => h.server.subscriptionCount() > before, { timeoutMs: 5000 });
 
     // a transaction: minting on mint B must not pass the filter, minting on mint A must
     await mintTo(h.connection, payer, mintB, ataB.address, payer, 9n, [], opts);
     await mintTo(h.connection, payer, mintA, ataA.address, payer, 42n, [], opts);
-    const fromTx = await waitFor(() => seen.find((s) => s.accountId.equals(ataA.address)), 5000, "notification from mintTo");
+    const fromTx = await waitFor("notification from mintTo", () => seen.find((s) => s.accountId.equals(ataA.address)), { timeoutMs: 5000 });
     expect(AccountLayout.decode(fromTx.accountInfo.data).amount).toBe(42n);
     expect(fromTx.accountInfo.owner.equals(TOKEN_PROGRAM_ID)).toBe(true);
 
@@ -86,19 +87,19 @@ describe("websocket subscriptions", () => {
       planted.toBase58(),
       { lamports: 2_039_280, owner: TOKEN_PROGRAM_ID.toBase58(), data: tokenAccountHex(mintA, holder, 777n) },
     ]);
-    const fromCheat = await waitFor(() => seen.find((s) => s.accountId.equals(planted)), 5000, "notification from setAccount");
+    const fromCheat = await waitFor("notification from setAccount", () => seen.find((s) => s.accountId.equals(planted)), { timeoutMs: 5000 });
     expect(AccountLayout.decode(fromCheat.accountInfo.data).amount).toBe(777n);
     expect(seen.every((s) => AccountLayout.decode(s.accountInfo.data).mint.equals(mintA))).toBe(true);
 
     // closing the planted account sends nothing to program subscribers; a later change still arrives
     await h.call("surfnet_setAccount", [planted.toBase58(), { lamports: 0 }]);
     await mintTo(h.connection, payer, mintA, ataA.address, payer, 1n, [], opts);
-    await waitFor(() => (seen.filter((s) => s.accountId.equals(ataA.address)).length === 2 ? true : undefined), 5000, "second mintTo");
+    await waitFor("second mintTo", () => seen.filter((s) => s.accountId.equals(ataA.address)).length === 2, { timeoutMs: 5000 });
     expect(seen.filter((s) => s.accountId.equals(planted))).toHaveLength(1);
     expect(seen.some((s) => s.accountId.equals(ataB.address))).toBe(false);
 
     await h.connection.removeProgramAccountChangeListener(subId);
-    await waitFor(() => (h.server.subscriptionCount() === before ? true : undefined), 5000, "programUnsubscribe");
+    await waitFor("programUnsubscribe", () => h.server.subscriptionCount() === before, { timeoutMs: 5000 });
   });
 
   it("notifies onAccountChange, including a closed account", async () => {
@@ -110,19 +111,19 @@ describe("websocket subscriptions", () => {
       (info, ctx) => changes.push({ lamports: info.lamports, dataLength: info.data.length, owner: info.owner.toBase58(), slot: ctx.slot }),
       { commitment: "confirmed" },
     );
-    await waitFor(() => (h.server.subscriptionCount() > before ? true : undefined), 5000, "accountSubscribe");
+    await waitFor("accountSubscribe", () => h.server.subscriptionCount() > before, { timeoutMs: 5000 });
     const latest = await h.connection.getLatestBlockhash();
     const tx = new Transaction({ feePayer: payer.publicKey, ...latest }).add(
       SystemProgram.transfer({ fromPubkey: payer.publicKey, toPubkey: watched.publicKey, lamports: LAMPORTS_PER_SOL }),
     );
     tx.sign(payer);
     await h.connection.sendRawTransaction(tx.serialize());
-    await waitFor(() => changes[0], 5000, "account notification");
+    await waitFor("account notification", () => changes[0], { timeoutMs: 5000 });
     expect(changes[0]).toMatchObject({ lamports: LAMPORTS_PER_SOL, dataLength: 0, owner: SystemProgram.programId.toBase58() });
     expect(changes[0]!.slot).toBe(Number(h.chain.slot()));
 
     await h.call("surfnet_setAccount", [watched.publicKey.toBase58(), { lamports: 0 }]);
-    await waitFor(() => changes[1], 5000, "closed-account notification");
+    await waitFor("closed-account notification", () => changes[1], { timeoutMs: 5000 });
     expect(changes[1]).toMatchObject({ lamports: 0, dataLength: 0, owner: SystemProgram.programId.toBase58() });
     await h.connection.removeAccountChangeListener(id);
   });
@@ -131,7 +132,7 @@ describe("websocket subscriptions", () => {
     const slots: { slot: number; parent: number }[] = [];
     const before = h.server.subscriptionCount();
     const id = h.connection.onSlotChange((info) => slots.push({ slot: info.slot, parent: info.parent }));
-    await waitFor(() => (h.server.subscriptionCount() > before ? true : undefined), 5000, "slotSubscribe");
+    await waitFor("slotSubscribe", () => h.server.subscriptionCount() > before, { timeoutMs: 5000 });
 
     const abort = new AbortController();
     const kitSlots: bigint[] = [];
@@ -147,7 +148,7 @@ describe("websocket subscriptions", () => {
 
     const start = h.chain.slot();
     h.chain.advanceSlots(3);
-    await waitFor(() => (slots.length >= 3 && kitSlots.length >= 3 ? true : undefined), 5000, "slot notifications");
+    await waitFor("slot notifications", () => slots.length >= 3 && kitSlots.length >= 3, { timeoutMs: 5000 });
     await consumer;
     abort.abort();
     expect(slots.slice(0, 3)).toEqual([1, 2, 3].map((i) => ({ slot: Number(start) + i, parent: Number(start) + i - 1 })));
@@ -163,7 +164,7 @@ describe("websocket subscriptions", () => {
       expect(sub).toEqual({ jsonrpc: "2.0", result: expect.any(Number), id: sub.id });
       const target = Keypair.generate().publicKey;
       await h.call("surfnet_setAccount", [target.toBase58(), { lamports: 1_000_000, owner: program.toBase58(), data: "0102ff" }]);
-      const note = await waitFor(() => client.messages.find((m) => m.method === "programNotification"), 5000, "programNotification");
+      const note = await waitFor("programNotification", () => client.messages.find((m) => m.method === "programNotification"), { timeoutMs: 5000 });
       expect(note).toEqual({
         jsonrpc: "2.0",
         method: "programNotification",
@@ -182,7 +183,7 @@ describe("websocket subscriptions", () => {
       // a signature that already landed is notified at once, after the subscription id, and then retired
       const airdrop = await h.connection.requestAirdrop(Keypair.generate().publicKey, LAMPORTS_PER_SOL);
       const sigSub = await client.request("signatureSubscribe", [airdrop, { commitment: "confirmed" }]);
-      const sigNote = await waitFor(() => client.messages.find((m) => m.method === "signatureNotification"), 5000, "signatureNotification");
+      const sigNote = await waitFor("signatureNotification", () => client.messages.find((m) => m.method === "signatureNotification"), { timeoutMs: 5000 });
       expect(client.messages.indexOf(sigNote)).toBeGreaterThan(client.messages.indexOf(sigSub));
       expect(sigNote.params).toEqual({ result: { context: { slot: Number(h.chain.slot()) }, value: { err: null } }, subscription: sigSub.result });
       const gone = await client.request("signatureUnsubscribe", [sigSub.result]);

@@ -3,7 +3,8 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
 import { Keypair, LAMPORTS_PER_SOL, PublicKey, SystemProgram, Transaction } from "@solana/web3.js";
-import { startHarness, waitFor, type Harness } from "./rpc-harness.ts";
+import { startHarness, type Harness } from "./rpc-harness.ts";
+import { waitFor } from "../kit/wait-for.ts";
 
 const PROGRAM_ID = new PublicKey("Fg6PaFpoGXkYsidMpWTK6W2BeZ7FEfcYkg476zPFsLnS");
 const AUTH = "Bearer local-webhook-secret-123";
@@ -55,7 +56,7 @@ describe("webhook sender", () => {
   async function setup(respond: (n: number, req: IncomingMessage, res: ServerResponse) => void, retryDelaysMs = [20, 40, 80]) {
     const rx = await receiver(respond);
     cleanups.push(rx.close);
-    const h = await startHarness({ slotMs: 0 }, { webhook: { urls: [rx.url], authHeader: AUTH, programId: PROGRAM_ID.toBase58(), retryDelaysMs } });
+    const h = await startHarness({ programId: PROGRAM_ID.toBase58(), webhook: { urls: [rx.url], authHeader: AUTH, retryDelaysMs } });
     cleanups.push(h.close);
     const payer = Keypair.generate();
     h.chain.setAccount(payer.publicKey.toBase58(), { lamports: BigInt(100 * LAMPORTS_PER_SOL) });
@@ -66,7 +67,7 @@ describe("webhook sender", () => {
     const { rx, h, payer } = await setup((_n, _req, res) => res.writeHead(200).end("ok"));
     const unrelated = await sendTouchingProgram(h, payer, false);
     const signature = await sendTouchingProgram(h, payer, true);
-    await waitFor(() => rx.received[0], 5000, "webhook delivery");
+    await waitFor("webhook delivery", () => rx.received[0], { timeoutMs: 5000 });
     await h.server.webhook!.idle();
     expect(rx.received).toHaveLength(1);
     const delivery = rx.received[0]!;
@@ -102,7 +103,7 @@ describe("webhook sender", () => {
   it("retries after a 500 and delivers", async () => {
     const { rx, h, payer } = await setup((n, _req, res) => res.writeHead(n === 0 ? 500 : 200).end());
     const signature = await sendTouchingProgram(h, payer, true);
-    await waitFor(() => rx.received[1], 5000, "retry");
+    await waitFor("retry", () => rx.received[1], { timeoutMs: 5000 });
     await h.server.webhook!.idle();
     expect(rx.received).toHaveLength(2);
     expect(rx.received.map((r) => r.body[0].transaction.signatures[0])).toEqual([signature, signature]);
@@ -120,7 +121,7 @@ describe("webhook sender", () => {
     // the chain answered without waiting for the slow receiver
     expect(Date.now() - started).toBeLessThan(500);
     expect(h.chain.getTransaction(signature)).not.toBeNull();
-    await waitFor(() => rx.received[1], 5000, "retry after timeout");
+    await waitFor("retry after timeout", () => rx.received[1], { timeoutMs: 5000 });
     await h.server.webhook!.idle();
     const gap = rx.received[1]!.at - rx.received[0]!.at;
     expect(gap).toBeGreaterThanOrEqual(1000);
@@ -131,8 +132,9 @@ describe("webhook sender", () => {
   it("drops a delivery after 3 retries with backoff", async () => {
     const { rx, h, payer } = await setup((_n, _req, res) => res.writeHead(503).end());
     await sendTouchingProgram(h, payer, true);
-    await waitFor(() => rx.received[3], 5000, "fourth attempt");
+    await waitFor("fourth attempt", () => rx.received[3], { timeoutMs: 5000 });
     await h.server.webhook!.idle();
+    // Nothing more may arrive: a bounded wait is the only way to see a fifth attempt that should not come.
     await new Promise((r) => setTimeout(r, 200));
     expect(rx.received).toHaveLength(4);
     const gaps = rx.received.slice(1).map((r, i) => r.at - rx.received[i]!.at);
