@@ -53,3 +53,15 @@ export async function withRetry<T>(fn: () => Promise<T>, options: RetryOptions):
     }
   }
 }
+
+/** Resolves once `check` is true, polling every `everyMs`; rejects with a timeout after `timeoutMs`. */
+export async function waitUntil(
+  check: () => boolean | Promise<boolean>,
+  o: { timeoutMs: number; everyMs: number; signal?: AbortSignal },
+): Promise<void> {
+  const deadline = Date.now() + o.timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`not reached within ${o.timeoutMs} ms`);
+    await sleep(o.everyMs, o.signal);
+  }
+}

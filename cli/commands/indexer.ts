@@ -1,10 +1,10 @@
 /** `kamiyo-stake indexer`: the stake indexer in the foreground until SIGINT/SIGTERM. */
 import { createServer, type Server } from "node:http";
-import { collectDefaultMetrics, Registry } from "prom-client";
-import { createIndexer } from "../../indexer/indexer.ts";
-import { createDatabase } from "../../src/db/database.ts";
+import type { Registry } from "prom-client";
 import { describeError } from "../../src/errors.ts";
-import { UsageError, type CommandModule } from "../command.ts";
+import { UsageError, type CommandContext, type CommandModule } from "../command.ts";
+import { runProcess } from "../run-process.ts";
+import type { Service } from "../services.ts";
 
 export default {
   usage: `Usage: kamiyo-stake indexer [--metrics-port N] [--reconcile-every SECONDS] [--stall-timeout SECONDS]
@@ -36,58 +36,46 @@ Options:
     const metricsPort = int("metrics-port", 1, 65535);
     const reconcileEvery = int("reconcile-every", 0, 86_400);
     const stallTimeout = int("stall-timeout", 1, 3_600);
-    const logger = ctx.logger("indexer");
-    const database = createDatabase({
-      url: config.databaseUrl,
+    await runProcess(ctx, {
+      roles: ["indexer"],
       applicationName: "kamiyo-stake indexer",
-      onIdleError: (err) => logger.warn({ err: describeError(err) }, "idle database connection failed"),
-    });
-    const registry = new Registry();
-    collectDefaultMetrics({ register: registry });
-    const indexer = createIndexer({
-      config,
-      db: database.db,
-      pool: database.pool,
-      logger,
-      registry,
-      options: {
+      indexerOptions: {
         ...(reconcileEvery !== undefined ? { reconcileIntervalMs: reconcileEvery * 1000 } : {}),
         ...(stallTimeout !== undefined ? { stallTimeoutMs: stallTimeout * 1000 } : {}),
       },
+      extra: (state) => (metricsPort === undefined ? [] : [metricsListener(state.registry, metricsPort, ctx)]),
+      banner: (state) => `indexer started for program ${state.config.solana.programId} (${state.config.solana.rpcUrl}, ${state.config.solana.wsUrl})`,
     });
-    let server: Server | null = null;
-    try {
-      if (metricsPort !== undefined) {
-        server = createServer((req, res) => {
-          if (req.method !== "GET" || req.url !== "/metrics") {
-            res.writeHead(404).end();
-            return;
-          }
-          registry.metrics().then(
-            (text) => res.writeHead(200, { "content-type": registry.contentType }).end(text),
-            (err: unknown) => res.writeHead(500).end(describeError(err)),
-          );
-        });
-        const listening = server;
-        await new Promise<void>((resolve, reject) => {
-          listening.once("error", reject);
-          listening.listen(metricsPort, "127.0.0.1", () => resolve());
-        });
-        ctx.stdout.write(`indexer metrics at http://127.0.0.1:${metricsPort}/metrics\n`);
-      }
-      await indexer.start();
-      ctx.stdout.write(`indexer started for program ${config.solana.programId} (${config.solana.rpcUrl}, ${config.solana.wsUrl})\n`);
-      await new Promise<void>((resolve) => {
-        if (ctx.signal.aborted) resolve();
-        else ctx.signal.addEventListener("abort", () => resolve(), { once: true });
-      });
-    } finally {
-      await indexer.stop();
-      if (server) {
-        const s = server;
-        await new Promise<void>((resolve) => s.close(() => resolve()));
-      }
-      await database.close();
-    }
   },
 } satisfies CommandModule;
+
+/** This process's Prometheus metrics on 127.0.0.1:port/metrics. */
+function metricsListener(registry: Registry, port: number, ctx: CommandContext): Service {
+  let server: Server | null = null;
+  return {
+    name: "metrics listener",
+    async start() {
+      const listening = createServer((req, res) => {
+        if (req.method !== "GET" || req.url !== "/metrics") {
+          res.writeHead(404).end();
+          return;
+        }
+        registry.metrics().then(
+          (text) => res.writeHead(200, { "content-type": registry.contentType }).end(text),
+          (err: unknown) => res.writeHead(500).end(describeError(err)),
+        );
+      });
+      await new Promise<void>((resolve, reject) => {
+        listening.once("error", reject);
+        listening.listen(port, "127.0.0.1", () => resolve());
+      });
+      server = listening;
+      ctx.stdout.write(`indexer metrics at http://127.0.0.1:${port}/metrics\n`);
+    },
+    async stop() {
+      const s = server;
+      if (s) await new Promise<void>((resolve) => s.close(() => resolve()));
+      server = null;
+    },
+  };
+}

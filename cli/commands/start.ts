@@ -1,30 +1,17 @@
 /**
- * `kamiyo-stake start` (and `npm start`): everything in one process for local use — the local chain with
- * the demo pool, the database and its migrations, the indexer and the API — then prints where to look.
- *
- * The parts are services over one shared state, started in list order and stopped in reverse. Another part
- * (the paywall, the jobs UI) is one more entry in `localStackServices`; an API plugin is pushed onto
- * `state.plugins` by a service listed before "api".
+ * `kamiyo-stake start` (and `npm start`): the local chain with the demo pool, then the same composition the
+ * production processes use (cli/compose.ts) with every role in one process, then prints where to look.
  */
-import type { Express } from "express";
-import { collectDefaultMetrics, Registry } from "prom-client";
-import { createApp } from "../../api/app.ts";
-import { readIndexerStatus } from "../../api/indexer-status.ts";
-import { listen, type ListeningServer } from "../../api/server.ts";
-import { startServices, untilAborted, type Service } from "../../api/services.ts";
 import { HELIUS_WEBHOOK_PATH } from "../../api/routes/helius-webhook.ts";
-import { createIndexer, createIndexerApi, type Indexer, type IndexerOptions } from "../../indexer/index.ts";
-import { createPaywallPlugin, type PaywallPlugin } from "../../api/paywall/plugin.ts";
-import { createJobsPlugin, createJobsRuntimeFromConfig, type JobsRuntime } from "../../jobs/index.ts";
+import type { IndexerOptions } from "../../indexer/index.ts";
+import { startLocalnet, type Localnet } from "../../localnet/server.ts";
 import { ConfigError, type Config } from "../../src/config.ts";
 import { formatUnits, KAMIYO_DECIMALS, parseUnits, USDC_DECIMALS } from "../../src/domain/units.ts";
-import { createDatabase, type DatabaseHandle } from "../../src/db/database.ts";
-import { ensureDatabase, migrateToLatest } from "../../src/db/migrate.ts";
-import { describeError } from "../../src/errors.ts";
-import { startLocalnet, type Localnet } from "../../localnet/server.ts";
 import type { Logger } from "../../src/log.ts";
 import { stakePoolPda } from "../../src/solana/program.ts";
 import type { CommandModule } from "../command.ts";
+import { composeServices, createCompositionState, type CompositionState } from "../compose.ts";
+import { startServices, untilAborted, type Service } from "../services.ts";
 
 export interface LocalStackOptions {
   config: Config;
@@ -46,25 +33,15 @@ export interface LocalStackOptions {
   jobsPrefix?: string;
 }
 
-/** What the services share. Each field is set by the service that owns it, once it has started. */
-export interface LocalStackState {
-  /** The configuration as the running parts see it: RPC URLs and mint of the local chain. */
-  config: Config;
-  registry: Registry;
-  /** Mounted on the API app, in order (see AppDeps.plugins). */
-  plugins: Array<(app: Express) => void>;
+/** The composition's state plus the local chain it runs on. */
+export interface LocalStackState extends CompositionState {
   localnet: Localnet | null;
-  /** The websocket URL the indexer subscribes to; defaults to the local chain's. */
-  indexerWsUrl: string | null;
-  database: DatabaseHandle | null;
-  indexer: Indexer | null;
-  paywall: PaywallPlugin | null;
-  jobs: JobsRuntime | null;
-  api: ListeningServer | null;
 }
 
 /** The Jupiter double's price of one KAMIYO on the local chain. */
 export const DEMO_KAMIYO_PRICE_MICRO_USDC = parseUnits("0.01", USDC_DECIMALS);
+
+const DEFAULT_JUPITER_URL = "http://127.0.0.1:8902";
 
 const need = <T>(value: T | null, what: string): T => {
   if (value === null) throw new Error(`${what} is not running`);
@@ -75,26 +52,12 @@ export function webhookUrl(publicUrl: string): string {
   return new URL(HELIUS_WEBHOOK_PATH, publicUrl.endsWith("/") ? publicUrl : `${publicUrl}/`).href;
 }
 
+/** `start`: the local chain, then the one composition with every role, on the chain's addresses. */
 export function createLocalStack(o: LocalStackOptions): { state: LocalStackState; services: Service[] } {
   if (o.config.cluster !== "localnet") {
     throw new ConfigError(`KAMIYO_CLUSTER: start runs the local chain and needs localnet (it is ${o.config.cluster})`);
   }
-  const registry = new Registry();
-  collectDefaultMetrics({ register: registry });
-  const state: LocalStackState = {
-    config: o.config,
-    registry,
-    plugins: [],
-    localnet: null,
-    indexerWsUrl: null,
-    database: null,
-    indexer: null,
-    paywall: null,
-    jobs: null,
-    api: null,
-  };
-  const log = (component: string) => o.logger.child({ component });
-  const apiPort = o.apiPort ?? o.config.port;
+  const state: LocalStackState = { ...createCompositionState(o.config), localnet: null };
   // Deliveries go where Helius would send them: PUBLIC_URL, which defaults to this API.
   const publicUrl = o.config.publicUrl;
 
@@ -111,11 +74,11 @@ export function createLocalStack(o: LocalStackOptions): { state: LocalStackState
         webhook: { urls: [webhookUrl(publicUrl)], authHeader: o.config.helius.webhookAuth },
         // The pipeline buys KAMIYO here: JUPITER_API_URL names the double's port.
         jupiter: {
-          port: o.jupiterPort ?? Number(new URL(o.config.jobs.jupiterApiUrl ?? "http://127.0.0.1:8902").port || 80),
+          port: o.jupiterPort ?? Number(new URL(o.config.jobs.jupiterApiUrl ?? DEFAULT_JUPITER_URL).port || 80),
           priceMicroUsdcPerKamiyo: DEMO_KAMIYO_PRICE_MICRO_USDC,
           ...(o.config.jobs.jupiterApiKey ? { apiKey: o.config.jobs.jupiterApiKey } : {}),
         },
-        logger: log("localnet"),
+        logger: o.logger.child({ component: "localnet" }),
       });
       state.localnet = net;
       const seed = net.seed!;
@@ -132,138 +95,19 @@ export function createLocalStack(o: LocalStackOptions): { state: LocalStackState
     },
   };
 
-  const database: Service = {
-    name: "database",
-    async start() {
-      await ensureDatabase(o.config.databaseUrl);
-      const handle = createDatabase({
-        url: o.config.databaseUrl,
-        applicationName: "kamiyo-stake start",
-        ...(o.dbSchema !== undefined ? { schema: o.dbSchema } : {}),
-        onIdleError: (err) => o.logger.warn({ reason: describeError(err) }, "idle database connection failed"),
-      });
-      try {
-        await migrateToLatest(handle.db);
-      } catch (err) {
-        await handle.close();
-        throw err;
-      }
-      state.database = handle;
-    },
-    async stop() {
-      await state.database?.close();
-      state.database = null;
-    },
-  };
-
-  const indexer: Service = {
-    name: "indexer",
-    async start() {
-      const db = need(state.database, "the database");
-      const net = need(state.localnet, "the local chain");
-      const ix = createIndexer({
-        config: state.config,
-        db: db.db,
-        pool: db.pool,
-        logger: log("indexer"),
-        registry,
-        rpcUrl: net.httpUrl,
-        wsUrl: state.indexerWsUrl ?? net.wsUrl,
-        ...(o.indexerOptions ? { options: o.indexerOptions } : {}),
-      });
-      state.indexer = ix;
-      await ix.start();
-      // The API answers from the table, so it is not worth looking at before the first backfill; wait for the
-      // persisted status (what /ready reads), not only the in-memory one.
-      const timeoutMs = o.backfillTimeoutMs ?? 60_000;
-      const deadline = Date.now() + timeoutMs;
-      const backfilled = async () =>
-        ix.status().backfillCompletedAt !== null && (await readIndexerStatus(db.db))?.snapshot.backfillCompletedAt != null;
-      while (!(await backfilled())) {
-        if (Date.now() > deadline) {
-          const why = ix.isLeader ? "" : " (another indexer holds the lock on this database)";
-          // A service whose start fails is not stopped by the runner: stop it here.
-          await ix.stop();
-          state.indexer = null;
-          throw new Error(`the first backfill did not complete within ${timeoutMs / 1000} s${why}`);
-        }
-        await new Promise((resolve) => setTimeout(resolve, 20));
-      }
-    },
-    async stop() {
-      await state.indexer?.stop();
-      state.indexer = null;
-    },
-  };
-
-  const paywall: Service = {
-    name: "paywall",
-    async start() {
-      const db = need(state.database, "the database");
-      const plugin = createPaywallPlugin({
-        config: state.config,
-        db: db.db,
-        database: { url: o.config.databaseUrl, ...(o.dbSchema !== undefined ? { schema: o.dbSchema } : {}) },
-        logger: log("paywall"),
-        metrics: registry,
-      });
-      state.paywall = plugin;
-      try {
-        await plugin.ready();
-      } catch (err) {
-        await plugin.close();
-        state.paywall = null;
-        throw err;
-      }
-      state.plugins.push(plugin);
-    },
-    async stop() {
-      await state.paywall?.close();
-      state.paywall = null;
-    },
-  };
-
-  const jobs: Service = {
-    name: "revenue pipeline",
-    async start() {
-      const db = need(state.database, "the database");
-      const runtime = await createJobsRuntimeFromConfig({
-        config: state.config,
-        db: db.db,
-        logger: log("jobs"),
-        ...(o.jobsPrefix !== undefined ? { prefix: o.jobsPrefix } : {}),
-      });
-      state.jobs = runtime;
-      await runtime.setup();
-      state.plugins.push(createJobsPlugin({ db: db.db, adminKey: state.config.adminApiKey, queue: runtime.queue, logger: log("jobs-ui") }));
-    },
-    async stop() {
-      await state.jobs?.close(10_000);
-      state.jobs = null;
-    },
-  };
-
-  const api: Service = {
-    name: "api",
-    async start() {
-      const db = need(state.database, "the database");
-      const app = createApp({
-        config: state.config,
-        db: db.db,
-        logger: log("api"),
-        metrics: registry,
-        indexerApi: createIndexerApi({ config: state.config, db: db.db, logger: log("indexer-api") }),
-        plugins: state.plugins,
-      });
-      state.api = await listen(app, { port: apiPort, host: o.apiHost ?? "127.0.0.1" });
-    },
-    async stop() {
-      await state.api?.close();
-      state.api = null;
-    },
-  };
-
-  return { state, services: [localnet, database, indexer, paywall, jobs, api] };
+  const services = composeServices(state, {
+    logger: o.logger,
+    roles: ["indexer", "api", "worker"],
+    migrate: true,
+    applicationName: "kamiyo-stake start",
+    backfillTimeoutMs: o.backfillTimeoutMs ?? 60_000,
+    ...(o.apiPort !== undefined ? { apiPort: o.apiPort } : {}),
+    ...(o.apiHost !== undefined ? { apiHost: o.apiHost } : {}),
+    ...(o.dbSchema !== undefined ? { dbSchema: o.dbSchema } : {}),
+    ...(o.indexerOptions ? { indexerOptions: o.indexerOptions } : {}),
+    ...(o.jobsPrefix !== undefined ? { jobsPrefix: o.jobsPrefix } : {}),
+  });
+  return { state, services: [localnet, ...services] };
 }
 
 /** Where to look, for people: URLs, the demo wallets and a first request to try. */

@@ -1,7 +1,6 @@
 /** `kamiyo-stake worker`: the revenue pipeline's BullMQ worker, plus its (idempotent) schedule set-up. */
-import { createDatabase } from "../../src/db/database.ts";
-import { createJobsRuntimeFromConfig } from "../../jobs/runtime.ts";
 import type { CommandModule } from "../command.ts";
+import { runProcess } from "../run-process.ts";
 
 export default {
   usage: `Usage: kamiyo-stake worker [--no-schedule]
@@ -17,23 +16,11 @@ Options:
   -h, --help     show this help`,
   options: { "no-schedule": { type: "boolean" } },
   async run(args, ctx) {
-    const config = ctx.config();
-    const logger = ctx.logger("worker");
-    const { db, close } = createDatabase({ url: config.databaseUrl, applicationName: "kamiyo-stake worker", onIdleError: (err) => logger.warn({ err: err.message }, "idle database connection failed") });
-    try {
-      const runtime = await createJobsRuntimeFromConfig({ config, db, logger });
-      try {
-        if (args.values["no-schedule"] !== true) await runtime.setup();
-        ctx.stdout.write(`pipeline worker running (daily at "${config.jobs.pipelineCron}" UTC)\n`);
-        await new Promise<void>((resolve) => {
-          if (ctx.signal.aborted) resolve();
-          else ctx.signal.addEventListener("abort", () => resolve(), { once: true });
-        });
-      } finally {
-        await runtime.close(30_000);
-      }
-    } finally {
-      await close();
-    }
+    await runProcess(ctx, {
+      roles: ["worker"],
+      applicationName: "kamiyo-stake worker",
+      schedule: args.values["no-schedule"] !== true,
+      banner: (state) => `pipeline worker running (daily at "${state.config.jobs.pipelineCron}" UTC)`,
+    });
   },
 } satisfies CommandModule;

@@ -5,7 +5,7 @@
 import { randomBytes } from "node:crypto";
 import { Redis } from "ioredis";
 import { spawn } from "node:child_process";
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -56,12 +56,24 @@ describe("kamiyo-stake api", () => {
     const schema = await freshSchema(true);
     const port = await freePort();
     const stop = new AbortController();
+    // The api process serves the paywall too: its in-process facilitator signs with a key of its own.
+    const keyDir = await mkdtemp(join(tmpdir(), "kamiyo-api-"));
+    cleanups.push(() => rm(keyDir, { recursive: true, force: true }));
+    const facilitatorKeypair = join(keyDir, "facilitator.json");
+    await writeFile(facilitatorKeypair, JSON.stringify(Array.from(Keypair.generate().secretKey)));
     let stdout = "";
     let stderr = "";
     const exit = runCli(["api", "--host", "127.0.0.1"], {
       stdout: { write: (t: string) => (stdout += t) },
       stderr: { write: (t: string) => (stderr += t) },
-      env: { DATABASE_URL: schemaUrl(schema), PORT: String(port), LOG_LEVEL: "silent", ADMIN_API_KEY: ADMIN_KEY, HELIUS_WEBHOOK_AUTH: WEBHOOK_AUTH },
+      env: {
+        DATABASE_URL: schemaUrl(schema),
+        PORT: String(port),
+        LOG_LEVEL: "silent",
+        ADMIN_API_KEY: ADMIN_KEY,
+        HELIUS_WEBHOOK_AUTH: WEBHOOK_AUTH,
+        X402_FACILITATOR_KEYPAIR: facilitatorKeypair,
+      },
       signal: stop.signal,
     });
     cleanups.push(async () => {

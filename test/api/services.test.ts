@@ -1,6 +1,6 @@
 /** Services start in order, stop in reverse, and a failed start stops what already runs. */
 import { describe, expect, it } from "vitest";
-import { ServiceStartError, startServices, untilAborted, type Service } from "../../api/services.ts";
+import { ServiceStartError, startServices, untilAborted, type Service } from "../../cli/services.ts";
 import { createLogger } from "../../src/log.ts";
 
 const logger = createLogger({ level: "silent" });
