@@ -32,7 +32,7 @@ import { ExactSvmScheme as ExactSvmClientScheme } from "@x402/svm/exact/client";
 import { ExactSvmScheme } from "@x402/svm/exact/server";
 import { createInProcessFacilitator, createPaywallPlugin } from "../api/paywall/index.ts";
 import { readKeypairFile } from "../src/solana/keypair-file.ts";
-import { fullPrice, priceForTier } from "../api/paywall/price.ts";
+import { fullPrice, priceForTier } from "../src/domain/quote.ts";
 import { createQuoteBodies, stakingHintJson } from "../api/paywall/quote-body.ts";
 import { listen } from "../api/server.ts";
 import { STAKING_PROGRAM_PLACEHOLDER_ID } from "../src/config.ts";

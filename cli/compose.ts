@@ -11,6 +11,7 @@ import { createApp } from "../api/app.ts";
 import { assertMigrated } from "../api/database-check.ts";
 import { readIndexerStatus } from "../api/indexer-status.ts";
 import { createPaywallPlugin, type PaywallPlugin } from "../api/paywall/plugin.ts";
+import { createRevenuePlugin } from "../api/revenue/plugin.ts";
 import { listen, type ListeningServer } from "../api/server.ts";
 import { createIndexer, createIndexerApi, type Indexer, type IndexerOptions } from "../indexer/index.ts";
 import { createJobsPlugin, createJobsRuntimeFromConfig, createPipelineQueue, createRedis, type JobsRuntime } from "../jobs/index.ts";
@@ -172,7 +173,8 @@ function paywallService(state: CompositionState, o: CompositionOptions, log: Log
         state.paywall = null;
         throw err;
       }
-      state.plugins.push(plugin);
+      // The revenue reports read the ledger the paywall writes; they are mounted beside it.
+      state.plugins.push(plugin, createRevenuePlugin({ db: db.db, adminKey: state.config.adminApiKey }));
     },
     async stop() {
       await state.paywall?.close();

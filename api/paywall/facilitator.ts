@@ -12,7 +12,9 @@ import type { Network, PaymentPayload, PaymentRequirements, SettleResponse, Supp
 import { VerifyError, SettleError } from "@x402/core/types";
 import { toFacilitatorSvmSigner, type FacilitatorSvmSigner } from "@x402/svm";
 import { ExactSvmScheme } from "@x402/svm/exact/facilitator";
+import type { Config } from "../../src/config.ts";
 import { describeError } from "../../src/errors.ts";
+import { readKeypairFile } from "../../src/solana/keypair-file.ts";
 
 /** The facilitator, or the chain it settles on, cannot be reached. Retrying later can help. */
 export class FacilitatorUnavailableError extends FacilitatorResponseError {
@@ -168,4 +170,13 @@ export function createInProcessFacilitator(options: InProcessFacilitatorOptions)
       return { ...supported, kinds: supported.kinds.map((k) => ({ ...k, network: k.network as Network })) };
     },
   };
+}
+
+/** The facilitator the configuration names: hosted when X402_FACILITATOR_URL is set, else in-process with its own keypair. */
+export function facilitatorFromConfig(config: Config): { client: FacilitatorClient; describe: string } {
+  const { x402, solana } = config;
+  if (x402.facilitatorUrl) return { client: createHostedFacilitator({ url: x402.facilitatorUrl }), describe: `hosted ${x402.facilitatorUrl}` };
+  const secretKey = readKeypairFile(x402.facilitatorKeypairPath, "facilitator keypair");
+  const client = createInProcessFacilitator({ secretKey, rpcUrl: solana.rpcUrl, network: x402.network as Network });
+  return { client, describe: `in-process against ${solana.rpcUrl}` };
 }

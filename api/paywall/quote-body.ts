@@ -7,7 +7,7 @@ import type { PaidRoute } from "../../src/config.ts";
 import type { DiscountTier, Priority } from "../../src/domain/tiers.ts";
 import { formatUnits, USDC_DECIMALS } from "../../src/domain/units.ts";
 import { amountJson, type AmountJson } from "../stake-info.ts";
-import { priceForTier, type PriceDecision } from "./price.ts";
+import { priceForTier, type PriceDecision, type Quote, type QuoteBasis } from "../../src/domain/quote.ts";
 
 export interface UsdcJson {
   /** micro-USDC, integer. */
@@ -35,24 +35,6 @@ export interface StakingHintJson {
   appliesTo: string;
   tiers: Array<{ name: string; minStake: AmountJson; discountBps: number; percent: string; priority: Priority; price: UsdcJson }>;
   stakingUrl: string;
-}
-
-/** How the quote came about. */
-export type QuoteBasis =
-  /** No x-wallet-address hint: the full price. */
-  | "no_hint"
-  /** The hinted wallet's stake, from the tier cache. */
-  | "wallet_hint"
-  /** The hint is not a Solana address: the full price. */
-  | "invalid_hint"
-  /** Stake data cannot be trusted right now: the full price for everyone. */
-  | "stake_data_unavailable";
-
-/** How a quote was priced and for which wallet (null without a usable hint). */
-export interface Quote {
-  basis: QuoteBasis;
-  wallet: string | null;
-  note?: string;
 }
 
 export interface QuoteBody {

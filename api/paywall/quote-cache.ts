@@ -17,7 +17,7 @@
  */
 import type { Response } from "express";
 import type { PaidRoute } from "../../src/config.ts";
-import type { PriceDecision } from "./price.ts";
+import type { PriceDecision } from "../../src/domain/quote.ts";
 
 /** What x402 did to an unpaid response before serializing its body. */
 export interface RecordedAnswer {

@@ -7,8 +7,7 @@ import { AsyncLocalStorage } from "node:async_hooks";
 import type { Response } from "express";
 import type { PaidRoute } from "../../src/config.ts";
 import type { ParsedPayment } from "./payment-header.ts";
-import type { PriceDecision } from "./price.ts";
-import type { Quote } from "./quote-body.ts";
+import type { PriceDecision, Quote } from "../../src/domain/quote.ts";
 
 export interface PaywallRequestState {
   /** performance.now() when the paywall first saw the request. */

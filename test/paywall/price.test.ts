@@ -1,6 +1,6 @@
 /** Pricing a paid route for one payer: pure. */
 import { describe, expect, it } from "vitest";
-import { fullPrice, priceForSignedAmount, priceForTier } from "../../api/paywall/price.ts";
+import { fullPrice, priceForSignedAmount, priceForTier } from "../../src/domain/quote.ts";
 import { percentOf, usdcJson } from "../../api/paywall/quote-body.ts";
 import { NO_TIER } from "../../src/domain/tiers.ts";
 
