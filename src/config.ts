@@ -5,12 +5,29 @@
  */
 import { z } from "zod";
 import { DEFAULT_TIERS, validateTiers, type DiscountTier } from "./domain/tiers.ts";
-import { parseUnits, USDC_DECIMALS } from "./domain/units.ts";
+import { parseUnits, U64_MAX, USDC_DECIMALS } from "./domain/units.ts";
 import { isWalletAddress } from "./domain/wallet.ts";
 
 export const STAKING_PROGRAM_PLACEHOLDER_ID = "Fg6PaFpoGXkYsidMpWTK6W2BeZ7FEfcYkg476zPFsLnS";
 export const SOLANA_DEVNET_CAIP2 = "solana:EtWTRABZaYq6iMfeYKouRu166VU2xqa1";
 export const SOLANA_MAINNET_CAIP2 = "solana:5eykt4UsFv8P8NJdTREpY1vzqKqZKvdp";
+/** Circle's USDC on each public cluster: what stock x402 clients pay with. */
+export const USDC_MINT_BY_CLUSTER = Object.freeze({
+  devnet: "4zMMC9srt5Ri5X14GAgXhaHii3GnPAEERYPJgZJDncDU",
+  mainnet: "EPjFWdd5AufqSSqeM2qN1xzybapC8G4wEGGkZwyTDt1v",
+});
+
+/**
+ * Public keys whose secret keys anyone can compute: the local chain's demo wallets, derived from seeds in its
+ * public source (test/unit/demo-addresses.test.ts proves this list equals those derivations). Outside
+ * localnet a wallet or keypair with one of these keys is refused: funds sent to it can be taken by anyone.
+ */
+export const PUBLICLY_KNOWN_KEYS: ReadonlyMap<string, string> = new Map([
+  ["Ad1nGR2Xt29MYZC69wMp2K6At5o5E4cZATgb26iwyTUH", "admin"],
+  ["AESikcywi2kofYE8Y1msoEKKesWtnepqqTJ1ePgFXyPV", "payTo"],
+  ["8eQLmLuHYBBLykMsXBXRaqyzTqHSLubVhVbprfbfhk98", "facilitator"],
+  ["7EzQb6oySnEVPuQRj1Mgkmb8NkgU97n75L3sVfcvp663", "jupiterLiquidity"],
+]);
 
 const BASE58_ADDRESS = /^[1-9A-HJ-NP-Za-km-z]{32,44}$/;
 // The length range alone admits strings that decode to 31 or 33+ bytes, which no public key is.
@@ -27,8 +44,12 @@ const url = (protocols: string[]) =>
       return false;
     }
   }, `must be a ${protocols.map((p) => p.replace(":", "")).join(" or ")} URL`);
-const port = () => z.coerce.number().int("must be an integer").min(1, "must be 1..65535").max(65535, "must be 1..65535");
-const bps = () => z.coerce.number().int("must be an integer").min(0, "must be 0..10000").max(10_000, "must be 0..10000");
+// Decimal digits only: Number() would also read "0x10" as 16, "1e3" as 1000 and " 7 " as 7.
+const decimal = () => z.string().regex(/^\d{1,15}$/, "must be an integer, as a decimal number").transform(Number);
+const intIn = (min: number, max: number) =>
+  decimal().pipe(z.number().min(min, `must be ${min}..${max}`).max(max, `must be ${min}..${max}`));
+const port = () => intIn(1, 65535);
+const bps = () => intIn(0, 10_000);
 const secret = () => z.string().min(16, "must be at least 16 characters");
 const jsonText = <T extends z.ZodType>(schema: T) =>
   z.string().transform((text, ctx) => {
@@ -52,7 +73,9 @@ const tierSchema = z.array(
   z.object({
     name: z.string().min(1),
     minStake: z.string().regex(/^\d+$/, "must be an integer string of KAMIYO base units").transform(BigInt),
-    discountBps: z.number().int().min(1).max(10_000),
+    // 100 % would price requests at 0 (content for free, the facilitator paying the fees). Below it, the
+    // floored reduction leaves every positive price at 1 micro-USDC or more.
+    discountBps: z.number().int().min(1).max(9_999),
     priority: z.enum(["standard", "priority", "premium"]),
   }),
 );
@@ -80,12 +103,12 @@ const DEFAULT_ROUTES = JSON.stringify([
 const envSchema = z.object({
   KAMIYO_CLUSTER: z.enum(["localnet", "devnet", "mainnet"]).default("localnet"),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
-  DATABASE_URL: url(["postgres:", "postgresql:"]).default("postgres://postgres@127.0.0.1:5432/kamiyo_stake"),
-  REDIS_URL: url(["redis:", "rediss:"]).default("redis://127.0.0.1:6379"),
+  DATABASE_URL: url(["postgres:", "postgresql:"]).optional(),
+  REDIS_URL: url(["redis:", "rediss:"]).optional(),
   SOLANA_RPC_URL: url(["http:", "https:"]).optional(),
   SOLANA_WS_URL: url(["ws:", "wss:"]).optional(),
   SOLANA_COMMITMENT: z.enum(["processed", "confirmed", "finalized"]).default("confirmed"),
-  STAKING_PROGRAM_ID: address().default(STAKING_PROGRAM_PLACEHOLDER_ID),
+  STAKING_PROGRAM_ID: address().optional(),
   KAMIYO_MINT: address().optional(),
   USDC_MINT: address().optional(),
   HELIUS_API_KEY: z.string().min(1).optional(),
@@ -100,7 +123,7 @@ const envSchema = z.object({
   X402_FACILITATOR_URL: url(["http:", "https:"]).optional(),
   X402_FACILITATOR_KEYPAIR: z.string().min(1).optional(),
   X402_ROUTES: jsonText(routeSchema).default(routeSchema.parse(JSON.parse(DEFAULT_ROUTES))),
-  X402_MAX_TIMEOUT_SECONDS: z.coerce.number().int().min(10).max(3600).default(60),
+  X402_MAX_TIMEOUT_SECONDS: intIn(10, 3600).default(60),
   X402_STAKING_URL: url(["http:", "https:"]).default("https://kamiyo.ai/stake"),
   X402_CORS_ORIGINS: z
     .string()
@@ -126,7 +149,7 @@ const envSchema = z.object({
   LOCALNET_STATE_DIR: z.string().min(1).default(".localnet"),
   LOCALNET_HOST: z.string().min(1).default("127.0.0.1"),
   LOCALNET_RPC_PORT: port().default(8899),
-  LOCALNET_SLOT_MS: z.coerce.number().int().min(1).max(10_000).default(400),
+  LOCALNET_SLOT_MS: intIn(1, 10_000).default(400),
   LOCALNET_WEBHOOK_URLS: z
     .string()
     .default("")
@@ -207,6 +230,16 @@ export class ConfigError extends Error {
 // Local-only defaults for secrets. Outside the local chain they must be set explicitly.
 const LOCAL_WEBHOOK_AUTH = "localnet-webhook-auth-0000";
 const LOCAL_ADMIN_KEY = "localnet-admin-key-00000";
+const LOCAL_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/kamiyo_stake";
+const LOCAL_REDIS_URL = "redis://127.0.0.1:6379";
+
+/** Refuses, outside localnet, a wallet whose secret key is public (see PUBLICLY_KNOWN_KEYS). */
+export function refusePubliclyKnown(variable: string, publicKey: string): void {
+  const demo = PUBLICLY_KNOWN_KEYS.get(publicKey);
+  if (demo !== undefined) {
+    throw new ConfigError(`${variable}: ${publicKey} is the local chain's demo ${demo} wallet, whose secret key is public; use a key of your own`);
+  }
+}
 
 export interface LoadConfigOptions {
   /**
@@ -253,28 +286,38 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     const key = `${r.method} ${r.path}`;
     if (routeKeys.has(key)) throw new ConfigError(`X402_ROUTES: duplicate route ${key}`);
     if (r.price <= 0n) throw new ConfigError(`X402_ROUTES: ${key} price must be positive`);
+    if (r.price > U64_MAX) throw new ConfigError(`X402_ROUTES: ${key} price is above the largest token amount (u64)`);
     routeKeys.add(key);
   }
   const stateDir = e.LOCALNET_STATE_DIR;
   // Secrets are named first, then addresses and endpoints, in the order the README lists them.
   const adminApiKey = requireOutsideLocal("ADMIN_API_KEY", e.ADMIN_API_KEY, LOCAL_ADMIN_KEY);
   const webhookAuth = requireOutsideLocal("HELIUS_WEBHOOK_AUTH", e.HELIUS_WEBHOOK_AUTH, LOCAL_WEBHOOK_AUTH);
+  const databaseUrl = requireOutsideLocal("DATABASE_URL", e.DATABASE_URL, LOCAL_DATABASE_URL);
+  const redisUrl = requireOutsideLocal("REDIS_URL", e.REDIS_URL, LOCAL_REDIS_URL);
+  const programId = requireOutsideLocal("STAKING_PROGRAM_ID", e.STAKING_PROGRAM_ID, STAKING_PROGRAM_PLACEHOLDER_ID);
+  const rpcUrl = required("SOLANA_RPC_URL", e.SOLANA_RPC_URL);
+  const wsUrl = required("SOLANA_WS_URL", e.SOLANA_WS_URL);
+  const kamiyoMint = required("KAMIYO_MINT", e.KAMIYO_MINT);
+  const usdcMint = required("USDC_MINT", e.USDC_MINT ?? (e.KAMIYO_CLUSTER === "localnet" ? undefined : USDC_MINT_BY_CLUSTER[e.KAMIYO_CLUSTER]));
+  const payTo = required("X402_PAY_TO", e.X402_PAY_TO);
+  if (!local) refusePubliclyKnown("X402_PAY_TO", payTo);
   return {
     cluster: e.KAMIYO_CLUSTER,
     logLevel: e.LOG_LEVEL,
-    databaseUrl: e.DATABASE_URL,
-    redisUrl: e.REDIS_URL,
+    databaseUrl,
+    redisUrl,
     port: e.PORT,
     publicUrl: e.PUBLIC_URL ?? `http://127.0.0.1:${e.PORT}`,
     adminApiKey,
     tiers,
     solana: {
-      rpcUrl: required("SOLANA_RPC_URL", e.SOLANA_RPC_URL),
-      wsUrl: required("SOLANA_WS_URL", e.SOLANA_WS_URL),
+      rpcUrl,
+      wsUrl,
       commitment: e.SOLANA_COMMITMENT,
-      programId: e.STAKING_PROGRAM_ID,
-      kamiyoMint: required("KAMIYO_MINT", e.KAMIYO_MINT),
-      usdcMint: required("USDC_MINT", e.USDC_MINT),
+      programId,
+      kamiyoMint,
+      usdcMint,
     },
     helius: {
       apiKey: e.HELIUS_API_KEY,
@@ -282,7 +325,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       webhookAuth,
     },
     x402: {
-      payTo: required("X402_PAY_TO", e.X402_PAY_TO),
+      payTo,
       network: e.X402_NETWORK ?? (e.KAMIYO_CLUSTER === "mainnet" ? SOLANA_MAINNET_CAIP2 : SOLANA_DEVNET_CAIP2),
       facilitatorUrl: e.X402_FACILITATOR_URL,
       facilitatorKeypairPath: e.X402_FACILITATOR_KEYPAIR ?? `${stateDir}/wallets/facilitator.json`,

@@ -112,6 +112,8 @@ describe("webhooks sync", () => {
       ADMIN_API_KEY: "devnet-admin-key-0123456789",
       STAKING_PROGRAM_ID: STAKING_PROGRAM_PLACEHOLDER_ID,
       // Outside localnet the operator names every address and endpoint.
+      DATABASE_URL: "postgres://kamiyo@db.example/kamiyo",
+      REDIS_URL: "redis://redis.example:6379",
       SOLANA_RPC_URL: "https://rpc.example",
       SOLANA_WS_URL: "wss://rpc.example",
       KAMIYO_MINT: "5KjsrpAy6PZcFdRZY8QZC6B8qVchxeXNgQBeyjqxtEsw",

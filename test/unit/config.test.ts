@@ -140,6 +140,9 @@ describe("outside the local chain", () => {
   const webhookAuth = "webhook-auth-0123456789-secret";
   // Outside localnet the operator names every address and endpoint.
   const operator = {
+    DATABASE_URL: "postgres://kamiyo@db.example/kamiyo",
+    REDIS_URL: "redis://redis.example:6379",
+    STAKING_PROGRAM_ID: STAKING_PROGRAM_PLACEHOLDER_ID,
     SOLANA_RPC_URL: "https://rpc.example",
     SOLANA_WS_URL: "wss://rpc.example",
     KAMIYO_MINT: DEMO_ADDRESSES.kamiyoMint,
@@ -158,7 +161,11 @@ describe("outside the local chain", () => {
   });
 
   it("takes no local chain default even when one is offered", () => {
+    const endpoints = { DATABASE_URL: operator.DATABASE_URL, REDIS_URL: operator.REDIS_URL, STAKING_PROGRAM_ID: STAKING_PROGRAM_PLACEHOLDER_ID };
     expect(configError({ KAMIYO_CLUSTER: "devnet", ADMIN_API_KEY: adminKey, HELIUS_WEBHOOK_AUTH: webhookAuth }).message).toBe(
+      "DATABASE_URL: required when KAMIYO_CLUSTER is devnet",
+    );
+    expect(configError({ ...endpoints, KAMIYO_CLUSTER: "devnet", ADMIN_API_KEY: adminKey, HELIUS_WEBHOOK_AUTH: webhookAuth }).message).toBe(
       "SOLANA_RPC_URL: required when KAMIYO_CLUSTER is devnet",
     );
   });
@@ -200,4 +207,62 @@ describe("the config module knows no local chain", () => {
       expect(() => loadConfig(env)).toThrow(new RegExp(`^${name}: required`));
     },
   );
+});
+
+describe("refuses numbers, prices and discounts that would cost money", () => {
+  it.each([
+    ["ALLOCATION_BPS", "0x10"],
+    ["ALLOCATION_BPS", "1e3"],
+    ["PORT", " 3000"],
+    ["X402_MAX_TIMEOUT_SECONDS", "6e1"],
+  ])("%s=%s is not a decimal number", (variable, value) => {
+    expect(configError({ [variable]: value }).message).toBe(`${variable}: must be an integer, as a decimal number`);
+  });
+
+  it("refuses a route price above u64", () => {
+    const routes = JSON.stringify([{ path: "/api/x", price: "18446744073709.551616" }]);
+    expect(configError({ X402_ROUTES: routes }).message).toBe("X402_ROUTES: GET /api/x price is above the largest token amount (u64)");
+  });
+
+  it("refuses a discount of 100 % or more", () => {
+    const tiers = JSON.stringify([{ name: "all", minStake: "1", discountBps: 10_000, priority: "premium" }]);
+    expect(configError({ DISCOUNT_TIERS: tiers }).message).toMatch(/^DISCOUNT_TIERS: 0\.discountBps: /);
+  });
+
+  it("refuses a route whose price is 0", () => {
+    const routes = JSON.stringify([{ path: "/api/free", price: "0" }]);
+    expect(configError({ X402_ROUTES: routes }).message).toBe("X402_ROUTES: GET /api/free price must be positive");
+  });
+});
+
+describe("outside localnet, keys anyone can compute are refused by value", () => {
+  const base = {
+    KAMIYO_CLUSTER: "mainnet",
+    ADMIN_API_KEY: "admin-key-0123456789-secret",
+    HELIUS_WEBHOOK_AUTH: "webhook-auth-0123456789-secret",
+    DATABASE_URL: "postgres://kamiyo@db.example/kamiyo",
+    REDIS_URL: "redis://redis.example:6379",
+    STAKING_PROGRAM_ID: STAKING_PROGRAM_PLACEHOLDER_ID,
+    SOLANA_RPC_URL: "https://rpc.example",
+    SOLANA_WS_URL: "wss://rpc.example",
+    KAMIYO_MINT: DEMO_ADDRESSES.kamiyoMint,
+  };
+
+  it.each([DEMO_ADDRESSES.payTo, DEMO_ADDRESSES.admin, DEMO_ADDRESSES.facilitator, DEMO_ADDRESSES.jupiterLiquidity])(
+    "X402_PAY_TO=%s",
+    (demo) => {
+      expect(configError({ ...base, X402_PAY_TO: demo }).message).toMatch(/^X402_PAY_TO: \w+ is the local chain's demo \w+ wallet, whose secret key is public/);
+    },
+  );
+
+  it("defaults USDC to Circle's mint of the cluster", () => {
+    const payTo = "9xQeWvG816bUx9EPjHmaT23yvVM2ZWbrrpZb9PusVFin";
+    expect(loadConfig({ ...base, X402_PAY_TO: payTo }).solana.usdcMint).toBe("EPjFWdd5AufqSSqeM2qN1xzybapC8G4wEGGkZwyTDt1v");
+    expect(loadConfig({ ...base, KAMIYO_CLUSTER: "devnet", X402_PAY_TO: payTo }).solana.usdcMint).toBe("4zMMC9srt5Ri5X14GAgXhaHii3GnPAEERYPJgZJDncDU");
+  });
+
+  it("names STAKING_PROGRAM_ID when it is missing", () => {
+    const { STAKING_PROGRAM_ID: _omit, ...rest } = base;
+    expect(configError(rest).message).toBe("STAKING_PROGRAM_ID: required when KAMIYO_CLUSTER is mainnet");
+  });
 });
