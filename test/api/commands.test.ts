@@ -14,8 +14,9 @@ import { afterEach, describe, expect, it } from "vitest";
 import { runCli } from "../../cli/run.ts";
 import { withFreshSchema, type FreshSchema } from "../kit/db.ts";
 import { ADMIN_KEY, json, WEBHOOK_AUTH } from "./harness.ts";
-import { freePort } from "./local-stack.ts";
-import { createStakeClient, KAMIYO, waitFor } from "./stake-client.ts";
+import { freePort, freePortPair } from "../kit/localnet.ts";
+import { waitFor } from "../kit/wait-for.ts";
+import { createStakeClient, KAMIYO } from "./stake-client.ts";
 
 const MAIN = fileURLToPath(new URL("../../cli/main.ts", import.meta.url));
 const cleanups: (() => Promise<void>)[] = [];
@@ -34,21 +35,6 @@ async function freshSchema(migrate: boolean): Promise<FreshSchema> {
   const s = await withFreshSchema({ migrate });
   cleanups.push(() => s.close());
   return s;
-}
-
-/** Two adjacent free ports (the local chain's websocket listens on RPC port + 1). */
-async function freePortPair(): Promise<number> {
-  for (;;) {
-    const p = await freePort();
-    if (p < 65_000) {
-      const { createServer } = await import("node:net");
-      const ok = await new Promise<boolean>((resolve) => {
-        const srv = createServer().once("error", () => resolve(false));
-        srv.listen(p + 1, "127.0.0.1", () => srv.close(() => resolve(true)));
-      });
-      if (ok) return p;
-    }
-  }
 }
 
 describe("kamiyo-stake api", () => {
@@ -81,7 +67,7 @@ describe("kamiyo-stake api", () => {
       await exit;
     });
     const base = `http://127.0.0.1:${port}`;
-    await waitFor(() => fetch(`${base}/health`).then((r) => r.ok).catch(() => false));
+    await waitFor("the API to answer /health", () => fetch(`${base}/health`).then((r) => r.ok).catch(() => false));
     expect(stdout).toBe(`API listening on ${base} (health /health, readiness /ready, metrics /metrics)\n`);
     expect((await fetch(`${base}/ready`)).status).toBe(503);
     expect(await json(await fetch(`${base}/x402/discount-tiers`))).toMatchObject({ decimals: 9 });
@@ -149,7 +135,7 @@ describe("kamiyo-stake start", () => {
       await exited;
     });
 
-    await waitFor(async () => stdout.includes("Ctrl-C stops everything."), 60_000, 50).catch((err) => {
+    await waitFor("start to print that it is up", async () => stdout.includes("Ctrl-C stops everything."), { timeoutMs: 60_000, everyMs: 50 }).catch((err) => {
       throw new Error(`start did not come up: ${String(err)}\nstdout:\n${stdout}\nstderr:\n${stderr}`);
     });
     const api = `http://127.0.0.1:${apiPort}`;
@@ -169,7 +155,7 @@ describe("kamiyo-stake start", () => {
     const user = Keypair.generate();
     await chain.fund(user, 2_000_000n * KAMIYO);
     await chain.stake(user, 1_000_000n * KAMIYO);
-    const body = await waitFor(async () => {
+    const body = await waitFor("the new stake's tier", async () => {
       const b = await json(await fetch(`${api}/x402/staking/info/${user.publicKey.toBase58()}`));
       return b.tier === "platinum" ? b : null;
     });

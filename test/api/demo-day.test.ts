@@ -15,6 +15,7 @@ import { enqueueRun } from "../../jobs/queue.ts";
 import { createRunStore, TERMINAL_STATUSES } from "../../jobs/runs.ts";
 import { utcDayWindow } from "../../src/domain/utc-day.ts";
 import { stakingAddresses } from "../../src/solana/instructions.ts";
+import { waitFor } from "../kit/wait-for.ts";
 import { startTestStack, type TestStack } from "./local-stack.ts";
 
 type Network = Parameters<x402Client["register"]>[0];
@@ -64,12 +65,14 @@ it("turns a day of paid requests into KAMIYO in the reward vault", async () => {
   await store.ensureRuns([{ day, ...utcDayWindow(day) }]);
   const run = (await store.getRunByDate(day))!;
   await enqueueRun(stack.state.jobs!.queue, run.id);
-  let done = run;
-  for (const deadline = Date.now() + 60_000; !TERMINAL_STATUSES.includes(done.status); ) {
-    if (Date.now() > deadline) throw new Error(`run stuck at ${done.status}`);
-    await new Promise((r) => setTimeout(r, 200));
-    done = (await store.getRun(run.id))!;
-  }
+  const done = await waitFor(
+    `run ${day} to finish`,
+    async () => {
+      const now = (await store.getRun(run.id))!;
+      return TERMINAL_STATUSES.includes(now.status) ? now : null;
+    },
+    { timeoutMs: 60_000, everyMs: 200 },
+  );
   expect({ status: done.status, error: done.error }).toEqual({ status: "done", error: null });
   expect(done.revenue_micro_usdc).toBe(410_000n);
   expect(done.allocation_micro_usdc).toBe(123_000n); // floor(410000 * 3000 / 10000)

@@ -7,7 +7,8 @@ import { Keypair } from "@solana/web3.js";
 import { afterEach, describe, expect, it } from "vitest";
 import { ADMIN_KEY, json } from "./harness.ts";
 import { startTestStack, type TestStack } from "./local-stack.ts";
-import { createStakeClient, KAMIYO, waitFor, type StakeClient } from "./stake-client.ts";
+import { createStakeClient, KAMIYO, type StakeClient } from "./stake-client.ts";
+import { waitFor } from "../kit/wait-for.ts";
 
 let stack: TestStack | null = null;
 afterEach(async () => {
@@ -27,10 +28,10 @@ const info = async (s: TestStack, wallet: string) => json(await fetch(`${s.apiUr
 
 /** Waits until the API reports `staked` base units for the wallet and returns the answer. */
 const waitForStaked = (s: TestStack, wallet: string, staked: bigint, timeoutMs = 10_000) =>
-  waitFor(async () => {
+  waitFor(`${staked} staked for ${wallet}`, async () => {
     const body = await info(s, wallet);
     return body.staked.amount === staked.toString() ? body : null;
-  }, timeoutMs);
+  }, { timeoutMs });
 
 async function eventSources(s: TestStack, address: string): Promise<string[]> {
   const rows = await s.schema.db.selectFrom("stake_events").select("source").where("address", "=", address).orderBy("id").execute();
@@ -63,7 +64,7 @@ describe("start composition", () => {
     expect(await waitForStaked(s, wallet, 550_000n * KAMIYO)).toMatchObject({ tier: "gold", discountBps: 2000 });
 
     await chain.unstake(user, 500_000n * KAMIYO);
-    const cooling = await waitFor(async () => {
+    const cooling = await waitFor("the cooldown to show", async () => {
       const body = await info(s, wallet);
       return body.cooldown.endsAtUnix !== null ? body : null;
     });
@@ -101,7 +102,7 @@ describe("start composition", () => {
     const stakeAddress = chain.userStake(wallet).toBase58();
     const deliveries = await s.schema.db.selectFrom("webhook_deliveries").select("body").execute();
     expect(deliveries.some((d) => JSON.stringify(d.body).includes(stakeAddress))).toBe(true);
-    await waitFor(async () => {
+    await waitFor("every delivery to be done", async () => {
       const pending = await s.schema.db.selectFrom("webhook_deliveries").select("id").where("status", "!=", "done").execute();
       return pending.length === 0;
     });
@@ -126,7 +127,7 @@ describe("start composition", () => {
 
     // The chain's webhook sender got its 200 and the delivery is stored, yet nothing has processed it.
     const stakeAddress = chain.userStake(wallet).toBase58();
-    const stored = await waitFor(async () => {
+    const stored = await waitFor("the stake's delivery to be stored", async () => {
       const rows = await s.schema.db.selectFrom("webhook_deliveries").select(["id", "status", "body"]).execute();
       return rows.find((r) => JSON.stringify(r.body).includes(stakeAddress)) ?? null;
     });
@@ -136,7 +137,7 @@ describe("start composition", () => {
     await s.startDeferred("indexer");
     expect((await fetch(`${s.apiUrl}/ready`)).status).toBe(200);
     expect(await waitForStaked(s, wallet, 250_000n * KAMIYO)).toMatchObject({ tier: "silver" });
-    await waitFor(async () => {
+    await waitFor("the stored delivery to be done", async () => {
       const row = await s.schema.db.selectFrom("webhook_deliveries").select("status").where("id", "=", stored.id).executeTakeFirstOrThrow();
       return row.status === "done";
     });

@@ -4,7 +4,6 @@
  * (to start it later) or put a filter between the indexer and the chain's websocket.
  */
 import { mkdtemp, rm } from "node:fs/promises";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { randomBytes } from "node:crypto";
@@ -14,25 +13,15 @@ import { createLocalStack, type LocalStackState } from "../../cli/commands/start
 import { createLogger } from "../../src/log.ts";
 import { withFreshSchema, type FreshSchema } from "../kit/db.ts";
 import { testConfig } from "./harness.ts";
-import { startWsFilterProxy, type WsFilterProxy } from "./ws-filter-proxy.ts";
-
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
+import { freePort } from "../kit/localnet.ts";
+import { startWsProxy, type WsProxy } from "../kit/ws-proxy.ts";
 
 export interface TestStack {
   state: LocalStackState;
   apiUrl: string;
   schema: FreshSchema;
   /** Present with `dropProgramNotifications`. */
-  proxy: WsFilterProxy | null;
+  proxy: WsProxy | null;
   /** Starts a service left out with `defer`. */
   startDeferred(name: string): Promise<void>;
   close(): Promise<void>;
@@ -74,12 +63,12 @@ export async function startTestStack(o: TestStackOptions = {}): Promise<TestStac
     jupiterPort: 0,
     jobsPrefix,
   });
-  let proxy: WsFilterProxy | null = null;
+  let proxy: WsProxy | null = null;
   if (o.dropProgramNotifications) {
     const filter: Service = {
       name: "websocket filter",
       async start() {
-        proxy = await startWsFilterProxy(state.localnet!.wsUrl);
+        proxy = await startWsProxy(state.localnet!.wsUrl, { dropProgramNotifications: true });
         state.indexerWsUrl = proxy.url;
       },
       async stop() {

@@ -49,6 +49,7 @@ describe("untilAborted", () => {
     const c = new AbortController();
     let done = false;
     const waiting = untilAborted(c.signal).then(() => (done = true));
+    // A negative (not resolved before the abort): a bounded wait is the only way to see it.
     await new Promise((r) => setTimeout(r, 5));
     expect(done).toBe(false);
     c.abort();

@@ -74,14 +74,3 @@ export function createStakeClient(o: {
     userStake: (user) => staking.userStake(user),
   };
 }
-
-/** Polls `check` until it returns a value, or throws after `timeoutMs`. */
-export async function waitFor<T>(check: () => Promise<T | null | undefined | false>, timeoutMs = 10_000, everyMs = 10): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value !== null && value !== undefined && value !== false) return value;
-    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
-    await new Promise((resolve) => setTimeout(resolve, everyMs));
-  }
-}

@@ -17,15 +17,15 @@ import {
   createStakers,
   diffTableAgainstChain,
   getTransactionJson,
-  RpcFailure,
   sendTx,
   startTestChain,
-  waitFor,
   type Staker,
   type TestChain,
 } from "./helpers/chain.ts";
+import { RpcFailure } from "../kit/localnet.ts";
+import { waitFor } from "../kit/wait-for.ts";
 import { testIndexer, type TestIndexer } from "./helpers/indexer.ts";
-import { startWsProxy, type WsProxy } from "./helpers/ws-proxy.ts";
+import { startWsProxy, type WsProxy } from "../kit/ws-proxy.ts";
 import { faultyFetch, seededRandom, type Fault } from "./helpers/faulty-fetch.ts";
 import { KAMIYO } from "./helpers/accounts.ts";
 
@@ -88,7 +88,7 @@ describe("differential: table equals chain after a hostile workload", () => {
   it(
     `converges (seed ${SEED})`,
     async () => {
-      await waitFor(() => t.indexer.status().backfillCompletedAt !== null, 20_000, "first backfill");
+      await waitFor("first backfill", () => t.indexer.status().backfillCompletedAt !== null, { timeoutMs: 20_000 });
       const pool = poolTarget(chain.config).pool;
       const stakers: Staker[] = createStakers(chain, WALLETS, 100_000_000n * KAMIYO);
       const outageStakers: Staker[] = createStakers(chain, CUT_AT.length * OUTAGE, 100_000_000n * KAMIYO);
@@ -208,6 +208,7 @@ describe("differential: table equals chain after a hostile workload", () => {
       // Quiescence: every delivery settled, nothing buffered or being written, for a while.
       let quietSince = 0;
       await waitFor(
+        "quiescence",
         async () => {
           const open = await sql<{ n: number }>`
             SELECT count(*)::int AS n FROM webhook_deliveries WHERE status IN ('pending', 'processing')`.execute(s.db);
@@ -218,8 +219,7 @@ describe("differential: table equals chain after a hostile workload", () => {
           else if (quietSince === 0) quietSince = Date.now();
           return quiet && Date.now() - quietSince > 1_000;
         },
-        120_000,
-        "quiescence",
+        { timeoutMs: 120_000 },
       );
       // A few closes after everything settled: no transaction, notification or webhook reports them.
       const lastClosed: string[] = [];
@@ -230,6 +230,7 @@ describe("differential: table equals chain after a hostile workload", () => {
         lastClosed.push(address);
         done.close++;
       }
+      // Nothing may report these closes: a bounded wait gives a wrong report the time to arrive.
       await new Promise((r) => setTimeout(r, 300));
 
       const rowsNow = () =>

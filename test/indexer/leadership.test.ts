@@ -7,7 +7,8 @@ import { once } from "node:events";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { adminQuery, withFreshSchema, type FreshSchema } from "../kit/db.ts";
 import { readStatus } from "../../indexer/status.ts";
-import { createStakers, sendTx, startTestChain, waitFor, type TestChain } from "./helpers/chain.ts";
+import { createStakers, sendTx, startTestChain, type TestChain } from "./helpers/chain.ts";
+import { waitFor } from "../kit/wait-for.ts";
 import { testIndexer, type TestIndexer } from "./helpers/indexer.ts";
 import { KAMIYO } from "./helpers/accounts.ts";
 
@@ -52,17 +53,18 @@ async function stakeAndExpectRow(amount: bigint): Promise<void> {
   await sendTx(chain, a!.keypair, [await chain.staking.stake(a!.wallet, a!.tokenAccount, amount)]);
   const address = chain.staking.userStake(a!.wallet).toBase58();
   await waitFor(
-    async () => (await s.db.selectFrom("stakes").select("address").where("address", "=", address).executeTakeFirst()) !== undefined,
-    10_000,
     "the stake to be indexed",
+    async () => (await s.db.selectFrom("stakes").select("address").where("address", "=", address).executeTakeFirst()) !== undefined,
+    { timeoutMs: 10_000 },
   );
 }
 
 describe("leadership", () => {
   it("keeps a second indexer on standby and hands over when the leader's connection dies", async () => {
     const a = start();
-    await waitFor(() => a.indexer.isLeader && a.indexer.status().backfillCompletedAt !== null, 10_000, "A to lead");
+    await waitFor("A to lead", () => a.indexer.isLeader && a.indexer.status().backfillCompletedAt !== null, { timeoutMs: 10_000 });
     const b = start();
+    // B must NOT take the lock: only a bounded wait can show that nothing happens.
     await new Promise((r) => setTimeout(r, 400));
     expect(b.indexer.isLeader).toBe(false);
     expect(b.indexer.activity().subscribed).toBe(false);
@@ -71,11 +73,11 @@ describe("leadership", () => {
 
     const [pid] = await lockHolders();
     await adminQuery(s.url, "SELECT pg_terminate_backend($1)", [pid]);
-    await waitFor(() => b.indexer.isLeader, 10_000, "B to take over");
-    await waitFor(() => !a.indexer.isLeader, 5_000, "A to step down");
-    await waitFor(() => b.indexer.status().backfillCompletedAt !== null, 10_000, "B's backfill");
+    await waitFor("B to take over", () => b.indexer.isLeader, { timeoutMs: 10_000 });
+    await waitFor("A to step down", () => !a.indexer.isLeader, { timeoutMs: 5_000 });
+    await waitFor("B's backfill", () => b.indexer.status().backfillCompletedAt !== null, { timeoutMs: 10_000 });
     await stakeAndExpectRow(300_000n * KAMIYO);
-    // A stays a standby: B's session still holds the lock
+    // A stays a standby: B's session still holds the lock (a negative, so a bounded wait)
     await new Promise((r) => setTimeout(r, 300));
     expect(a.indexer.isLeader).toBe(false);
     expect(await lockHolders()).toHaveLength(1);
@@ -106,17 +108,18 @@ describe("leadership", () => {
         await exited;
       }
     });
-    await waitFor(() => output.includes("indexer started"), 20_000, "the child to start");
-    await waitFor(async () => (await lockHolders()).length === 1, 10_000, "the child to lead");
+    await waitFor("the child to start", () => output.includes("indexer started"), { timeoutMs: 20_000 });
+    await waitFor("the child to lead", async () => (await lockHolders()).length === 1, { timeoutMs: 10_000 });
     const before = (await readStatus(s.db))?.updatedAt;
-    await waitFor(async () => (await readStatus(s.db))?.updatedAt !== before, 5_000, "the child to write its status");
+    await waitFor("the child to write its status", async () => (await readStatus(s.db))?.updatedAt !== before, { timeoutMs: 5_000 });
 
     const b = start();
+    // B must NOT lead while the child lives: only a bounded wait can show that nothing happens.
     await new Promise((r) => setTimeout(r, 300));
     expect(b.indexer.isLeader).toBe(false);
     child.kill("SIGKILL");
     await exited;
-    await waitFor(() => b.indexer.isLeader, 10_000, "B to take over from the killed process");
+    await waitFor("B to take over from the killed process", () => b.indexer.isLeader, { timeoutMs: 10_000 });
     await stakeAndExpectRow(700_000n * KAMIYO);
     expect(output).not.toMatch(/Error|error/);
   });

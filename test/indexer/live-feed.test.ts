@@ -5,9 +5,10 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { withFreshSchema, type FreshSchema } from "../kit/db.ts";
 import { poolTarget } from "../../indexer/stake-accounts.ts";
-import { createStakers, sendTx, startTestChain, waitFor, type TestChain } from "./helpers/chain.ts";
+import { createStakers, sendTx, startTestChain, type TestChain } from "./helpers/chain.ts";
+import { waitFor } from "../kit/wait-for.ts";
 import { testIndexer, type TestIndexer } from "./helpers/indexer.ts";
-import { startSilentWsServer, startWsProxy, type WsProxy } from "./helpers/ws-proxy.ts";
+import { startSilentWsServer, startWsProxy, type WsProxy } from "../kit/ws-proxy.ts";
 import { KAMIYO } from "./helpers/accounts.ts";
 
 let chain: TestChain;
@@ -49,7 +50,7 @@ describe("live feed liveness", () => {
     const silent = await startSilentWsServer();
     cleanups.push(() => silent.close());
     const t = start({ wsUrl: silent.url, options: { stallTimeoutMs: 300 } });
-    await waitFor(() => silent.connections() >= 3, 10_000, "three connection attempts");
+    await waitFor("three connection attempts", () => silent.connections() >= 3, { timeoutMs: 10_000 });
     expect(t.indexer.status().reconnects).toBeGreaterThanOrEqual(2);
     expect(await counter(t, "kamiyo_indexer_ws_reconnects_total")).toBeGreaterThanOrEqual(2);
     // never subscribed, so never backfilled: the feed must come first
@@ -60,7 +61,7 @@ describe("live feed liveness", () => {
   it("notices an established socket that stopped delivering, reconnects, and resyncs what it missed", async () => {
     const proxy = await proxied();
     const t = start({ wsUrl: proxy.url, options: { stallTimeoutMs: 400 } });
-    await waitFor(() => t.indexer.status().backfillCompletedAt !== null, 10_000, "first backfill");
+    await waitFor("first backfill", () => t.indexer.status().backfillCompletedAt !== null, { timeoutMs: 10_000 });
     expect(await counter(t, "kamiyo_indexer_resyncs_total")).toBe(1);
 
     proxy.stalled = true;
@@ -68,10 +69,10 @@ describe("live feed liveness", () => {
     await sendTx(chain, a!.keypair, [await chain.staking.stake(a!.wallet, a!.tokenAccount, 250_000n * KAMIYO)]);
     const address = chain.staking.userStake(a!.wallet).toBase58();
     const opened = proxy.connections;
-    await waitFor(() => t.indexer.status().reconnects >= 1, 5_000, "the stall to be noticed");
+    await waitFor("the stall to be noticed", () => t.indexer.status().reconnects >= 1, { timeoutMs: 5_000 });
     proxy.stalled = false;
-    await waitFor(() => proxy.connections > opened && t.indexer.activity().subscribed, 5_000, "a new subscription");
-    await waitFor(async () => (await counter(t, "kamiyo_indexer_resyncs_total")) >= 2, 10_000, "the resync");
+    await waitFor("a new subscription", () => proxy.connections > opened && t.indexer.activity().subscribed, { timeoutMs: 5_000 });
+    await waitFor("the resync", async () => (await counter(t, "kamiyo_indexer_resyncs_total")) >= 2, { timeoutMs: 10_000 });
     const row = await s.db.selectFrom("stakes").selectAll().where("address", "=", address).executeTakeFirstOrThrow();
     expect(row.effective_stake).toBe(250_000n * KAMIYO);
     const ev = await s.db.selectFrom("stake_events").select("source").where("address", "=", address).execute();
@@ -80,32 +81,32 @@ describe("live feed liveness", () => {
 
   it("reconciles on its own schedule once backfilled, closing a row whose account vanished", async () => {
     const t = start({ options: { reconcileIntervalMs: 300 } });
-    await waitFor(() => t.indexer.status().backfillCompletedAt !== null, 10_000, "first backfill");
+    await waitFor("first backfill", () => t.indexer.status().backfillCompletedAt !== null, { timeoutMs: 10_000 });
     const [a] = createStakers(chain, 1, 1_000_000n * KAMIYO);
     await sendTx(chain, a!.keypair, [await chain.staking.stake(a!.wallet, a!.tokenAccount, 120_000n * KAMIYO)]);
     const address = chain.staking.userStake(a!.wallet).toBase58();
-    await waitFor(async () => (await s.db.selectFrom("stakes").select("address").where("address", "=", address).executeTakeFirst()) !== undefined, 5_000, "the stake");
+    await waitFor("the stake", async () => (await s.db.selectFrom("stakes").select("address").where("address", "=", address).executeTakeFirst()) !== undefined, { timeoutMs: 5_000 });
     await chain.rpc("surfnet_setAccount", [address, { lamports: 0 }]);
     await waitFor(
-      async () => (await s.db.selectFrom("stakes").select("closed").where("address", "=", address).executeTakeFirst())?.closed === true,
-      5_000,
       "a scheduled reconciliation to close the row",
+      async () => (await s.db.selectFrom("stakes").select("closed").where("address", "=", address).executeTakeFirst())?.closed === true,
+      { timeoutMs: 5_000 },
     );
     const ev = await s.db.selectFrom("stake_events").select(["source", "closed"]).where("address", "=", address).orderBy("id").execute();
     expect(ev).toEqual([{ source: "ws", closed: false }, { source: "reconcile", closed: true }]);
-    await waitFor(async () => (await counter(t, "kamiyo_indexer_reconciliations_total")) >= 1, 2_000, "the run to be counted");
+    await waitFor("the run to be counted", async () => (await counter(t, "kamiyo_indexer_reconciliations_total")) >= 1, { timeoutMs: 2_000 });
   });
 
   it("reconnects after the server cuts the socket and backfills the gap", async () => {
     const proxy = await proxied();
     const t = start({ wsUrl: proxy.url, options: { reconnectBaseMs: 200, reconnectMaxMs: 200 } });
-    await waitFor(() => t.indexer.activity().subscribed && !t.indexer.activity().resyncRunning, 10_000, "subscription");
+    await waitFor("subscription", () => t.indexer.activity().subscribed && !t.indexer.activity().resyncRunning, { timeoutMs: 10_000 });
     const before = await counter(t, "kamiyo_indexer_resyncs_total");
     expect(proxy.cutAll()).toBe(1);
     // changed while no socket is open (the reconnect waits 200 ms)
     const [a] = createStakers(chain, 1, 1_000_000n * KAMIYO);
     await sendTx(chain, a!.keypair, [await chain.staking.stake(a!.wallet, a!.tokenAccount, 520_000n * KAMIYO)]);
-    await waitFor(async () => (await counter(t, "kamiyo_indexer_resyncs_total")) > before, 10_000, "the resync");
+    await waitFor("the resync", async () => (await counter(t, "kamiyo_indexer_resyncs_total")) > before, { timeoutMs: 10_000 });
     expect(t.indexer.status().reconnects).toBe(1);
     const row = await s.db
       .selectFrom("stakes")

@@ -18,9 +18,9 @@ import {
   diffTableAgainstChain,
   sendTx,
   startTestChain,
-  waitFor,
   type TestChain,
 } from "./helpers/chain.ts";
+import { waitFor } from "../kit/wait-for.ts";
 import { testIndexer, type TestIndexer } from "./helpers/indexer.ts";
 import { KAMIYO } from "./helpers/accounts.ts";
 
@@ -59,10 +59,10 @@ const drift = async () => diffTableAgainstChain(await rows(), chainStakes(chain,
 
 describe("indexer on the local chain", () => {
   it("backfills the demo stakers once subscribed, and reports ready through its status", async () => {
-    await waitFor(() => t.indexer.status().backfillCompletedAt !== null, 15_000, "first backfill");
+    await waitFor("first backfill", () => t.indexer.status().backfillCompletedAt !== null, { timeoutMs: 15_000 });
     expect(chainStakes(chain, pool()).size).toBe(5);
     expect(await drift()).toEqual([]);
-    await waitFor(async () => (await readStatus(s.db))?.backfillCompletedAt !== null, 5_000, "persisted status");
+    await waitFor("persisted status", async () => (await readStatus(s.db))?.backfillCompletedAt !== null, { timeoutMs: 5_000 });
     const stored = await readStatus(s.db);
     expect(stored?.lastSlotBySource.backfill).toMatch(/^\d+$/);
     const events = await s.db.selectFrom("stake_events").select(["source"]).execute();
@@ -73,12 +73,12 @@ describe("indexer on the local chain", () => {
     const [staker] = createStakers(chain, 1, 1_000_000n * KAMIYO);
     const address = chain.staking.userStake(staker!.wallet).toBase58();
     await sendTx(chain, staker!.keypair, [await chain.staking.stake(staker!.wallet, staker!.tokenAccount, 600_000n * KAMIYO)]);
-    await waitFor(async () => (await rows()).some((r) => r.address === address), 5_000, "the websocket update");
+    await waitFor("the websocket update", async () => (await rows()).some((r) => r.address === address), { timeoutMs: 5_000 });
     const row = await s.db.selectFrom("stakes").selectAll().where("address", "=", address).executeTakeFirstOrThrow();
     expect(row).toMatchObject({ owner: staker!.wallet, effective_stake: 600_000n * KAMIYO, discount_tier: "gold", commitment: "confirmed" });
     const ev = await s.db.selectFrom("stake_events").selectAll().where("address", "=", address).execute();
     expect(ev.map((e) => e.source)).toEqual(["ws"]);
-    await waitFor(() => notices.some((n) => n.address === address), 2_000, "the notification");
+    await waitFor("the notification", () => notices.some((n) => n.address === address), { timeoutMs: 2_000 });
     expect(notices.find((n) => n.address === address)).toEqual({
       owner: staker!.wallet,
       pool: pool(),
@@ -91,9 +91,9 @@ describe("indexer on the local chain", () => {
 
     await sendTx(chain, staker!.keypair, [await chain.staking.unstake(staker!.wallet, 550_000n * KAMIYO)]);
     await waitFor(
-      async () => (await rows()).some((r) => r.address === address && r.effective_stake === 50_000n * KAMIYO),
-      5_000,
       "the unstake to show",
+      async () => (await rows()).some((r) => r.address === address && r.effective_stake === 50_000n * KAMIYO),
+      { timeoutMs: 5_000 },
     );
     expect(await drift()).toEqual([]);
   });
@@ -128,7 +128,7 @@ describe("indexer on the local chain", () => {
     // the indexer would see this too; delete the row afterwards to prove resync writes it
     await sendTx(chain, staker!.keypair, [await chain.staking.stake(staker!.wallet, staker!.tokenAccount, 150_000n * KAMIYO)]);
     const address = chain.staking.userStake(staker!.wallet).toBase58();
-    await waitFor(async () => (await rows()).some((r) => r.address === address), 5_000, "the websocket update");
+    await waitFor("the websocket update", async () => (await rows()).some((r) => r.address === address), { timeoutMs: 5_000 });
     await s.db.deleteFrom("stakes").where("address", "=", address).execute();
     const result = await api.resyncWallet(staker!.wallet);
     expect(result).toMatchObject({ address, effectiveStake: (150_000n * KAMIYO).toString(), tier: "silver" });

@@ -16,12 +16,12 @@ import {
   getTransactionJson,
   sendTx,
   startTestChain,
-  waitFor,
   type Staker,
   type TestChain,
 } from "./helpers/chain.ts";
+import { waitFor } from "../kit/wait-for.ts";
 import { testIndexer, type TestIndexer } from "./helpers/indexer.ts";
-import { startWsProxy, type WsProxy } from "./helpers/ws-proxy.ts";
+import { startWsProxy, type WsProxy } from "../kit/ws-proxy.ts";
 import { faultyFetch, type FaultyFetch } from "./helpers/faulty-fetch.ts";
 import { KAMIYO } from "./helpers/accounts.ts";
 
@@ -43,7 +43,7 @@ beforeAll(async () => {
     options: { webhookMaxAttempts: 3, webhookRetryBaseMs: 50, webhookReadAttempts: 2 },
   });
   await t.indexer.start();
-  await waitFor(() => t.indexer.status().backfillCompletedAt !== null, 15_000, "first backfill");
+  await waitFor("first backfill", () => t.indexer.status().backfillCompletedAt !== null, { timeoutMs: 15_000 });
 });
 
 afterAll(async () => {
@@ -70,10 +70,10 @@ const events = (address: string) =>
   s.db.selectFrom("stake_events").selectAll().where("address", "=", address).orderBy("id").execute();
 
 async function settled(id: string) {
-  await waitFor(async () => {
+  await waitFor(`delivery ${id} to settle`, async () => {
     const d = await s.db.selectFrom("webhook_deliveries").select("status").where("id", "=", BigInt(id)).executeTakeFirst();
     return d?.status === "done" || d?.status === "failed";
-  }, 10_000, `delivery ${id} to settle`);
+  }, { timeoutMs: 10_000 });
   return s.db.selectFrom("webhook_deliveries").selectAll().where("id", "=", BigInt(id)).executeTakeFirstOrThrow();
 }
 
@@ -86,6 +86,7 @@ describe("webhook inbox", () => {
     const [a] = createStakers(chain, 1, 1_000_000n * KAMIYO);
     const sig = await stakeTx(a!, 150_000n * KAMIYO);
     const address = chain.staking.userStake(a!.wallet).toBase58();
+    // A negative: a bounded wait gives a notification that should not come the time to arrive.
     await new Promise((r) => setTimeout(r, 300));
     expect(await row(address)).toBeUndefined(); // no program notification reached the indexer
 
@@ -116,7 +117,7 @@ describe("webhook inbox", () => {
     const [a] = createStakers(chain, 1, 1_000_000n * KAMIYO);
     const address = chain.staking.userStake(a!.wallet).toBase58();
     const s1 = await stakeTx(a!, 300_000n * KAMIYO);
-    await waitFor(() => chain.net.chain.slot() > (chain.net.chain.getSignatureStatus(s1)?.slot ?? 0n), 2_000, "next slot");
+    await waitFor("next slot", () => chain.net.chain.slot() > (chain.net.chain.getSignatureStatus(s1)?.slot ?? 0n), { timeoutMs: 2_000 });
     const s2 = await sendTx(chain, a!.keypair, [await chain.staking.unstake(a!.wallet, 250_000n * KAMIYO)]);
     const [e1, e2] = [await getTransactionJson(chain, s1), await getTransactionJson(chain, s2)];
     // newest first, then the older one on its own
@@ -190,10 +191,10 @@ describe("webhook inbox", () => {
     const elementB = await getTransactionJson(chain, await stakeTx(b!, 140_000n * KAMIYO));
     faults.plan = (method) => (method === "getMultipleAccounts" ? "node-behind" : null);
     const { id } = await enqueueWebhookDelivery(s.db, [elementB]);
-    await waitFor(async () => {
+    await waitFor("the first failed attempt to be stored", async () => {
       const d = await s.db.selectFrom("webhook_deliveries").select(["status", "attempts", "last_error"]).where("id", "=", BigInt(id)).executeTakeFirst();
       return d?.status === "pending" && d.attempts === 1 && /Node is behind/.test(d.last_error ?? "");
-    }, 10_000, "the first failed attempt to be stored");
+    }, { timeoutMs: 10_000 });
     const failed = await settled(id);
     expect(failed).toMatchObject({ status: "failed", attempts: 3 });
     expect(failed.last_error).toMatch(/getMultipleAccounts: Node is behind \(injected\) \(-32005\)/);
@@ -208,6 +209,7 @@ describe("webhook inbox", () => {
     await t.indexer.stop();
     const [a] = createStakers(chain, 1, 1_000_000n * KAMIYO);
     const { id } = await enqueueWebhookDelivery(s.db, [await getTransactionJson(chain, await stakeTx(a!, 160_000n * KAMIYO))]);
+    // Nobody leads, so nothing may pick the delivery up: a negative, checked after a bounded wait.
     await new Promise((r) => setTimeout(r, 200));
     const pending = await s.db.selectFrom("webhook_deliveries").select("status").where("id", "=", BigInt(id)).executeTakeFirstOrThrow();
     expect(pending.status).toBe("pending");

@@ -3,6 +3,7 @@ import pg from "pg";
 import { sql } from "kysely";
 import { pino } from "pino";
 import { withFreshSchema, type FreshSchema } from "../kit/db.ts";
+import { waitFor } from "../kit/wait-for.ts";
 import { createWritePath, type WritePath } from "../../indexer/write-path.ts";
 import { STAKE_CHANGES_CHANNEL, type StakeChangeNotice } from "../../indexer/contracts.ts";
 import { U64_MAX } from "../../src/domain/units.ts";
@@ -41,7 +42,16 @@ beforeEach(async () => {
   notices = [];
 });
 
-const settle = () => new Promise((r) => setTimeout(r, 100));
+/**
+ * Resolves once every notice committed before it has arrived: Postgres delivers notifications to a listener
+ * in commit order, so when a fence stake written now is announced, nothing committed earlier is still on its
+ * way. This lets "no notice was sent" be checked without a fixed sleep.
+ */
+async function fence(): Promise<void> {
+  const marker = randomAddress();
+  await write.apply([read(marker, 1n, await userStakeAccount(programId, { pool: target.pool, staked: 1n }))], "ws");
+  await waitFor("the fence's notice", () => noticesFor(marker).length > 0);
+}
 const row = (address: string) => s.db.selectFrom("stakes").selectAll().where("address", "=", address).executeTakeFirst();
 const events = (address: string) =>
   s.db.selectFrom("stake_events").selectAll().where("address", "=", address).orderBy("id").execute();
@@ -79,7 +89,8 @@ describe("write path", () => {
     const ev = await events(address);
     expect(ev).toHaveLength(1);
     expect(ev[0]).toMatchObject({ source: "ws", previous_effective_stake: null, effective_stake: 150_000n * KAMIYO, slot: 10n });
-    await settle();
+    await waitFor("the new stake's notice", () => noticesFor(address).length > 0);
+    await fence();
     expect(noticesFor(address)).toEqual([
       {
         owner,
@@ -116,7 +127,7 @@ describe("write path", () => {
     const owner = randomAddress();
     const at = (staked: bigint) => userStakeAccount(programId, { owner, pool: target.pool, staked });
     await write.apply([read(address, 5n, await at(100n * KAMIYO))], "ws");
-    await settle();
+    await waitFor("the first write's notice", () => noticesFor(address).length > 0);
     notices = [];
     const same = await write.apply([read(address, 30n, await at(100n * KAMIYO))], "backfill");
     expect(same).toMatchObject({ applied: 1, changed: 0, newestSlot: 30n });
@@ -124,7 +135,7 @@ describe("write path", () => {
     expect(delayed.applied).toBe(0);
     expect(await row(address)).toMatchObject({ slot: 30n, staked_amount: 100n * KAMIYO });
     expect(await events(address)).toHaveLength(1);
-    await settle();
+    await fence();
     expect(noticesFor(address)).toEqual([]);
   });
 
@@ -161,7 +172,8 @@ describe("write path", () => {
       ["backfill", false, null, 600_000n * KAMIYO],
       ["reconcile", true, 600_000n * KAMIYO, 0n],
     ]);
-    await settle();
+    await waitFor("the close's notice", () => noticesFor(a).length >= 2);
+    await fence();
     expect(noticesFor(a).map((n) => [n.tier, n.effectiveStake, n.slot])).toEqual([
       ["gold", (600_000n * KAMIYO).toString(), "1"],
       ["none", "0", "2"],

@@ -3,20 +3,16 @@
  * websockets; stakers funded in-process (setup only), stake transactions sent over HTTP.
  */
 import { loadLocalnetConfig } from "../../../localnet/demo-env.ts";
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { TOKEN_2022_PROGRAM_ID } from "@solana/spl-token";
 import { Keypair, Transaction, type TransactionInstruction } from "@solana/web3.js";
-import { pino } from "pino";
 import { type Config } from "../../../src/config.ts";
-import { startLocalnet, type Localnet } from "../../../localnet/server.ts";
 import type { DemoSeed } from "../../../localnet/seed-demo.ts";
 import { createStakingInstructions, type StakingInstructions } from "../../../src/solana/instructions.ts";
 import { decodeUserStake } from "../../../src/solana/accounts.ts";
+import { startTestLocalnet, type SeededTestLocalnet } from "../../kit/localnet.ts";
 
 export interface TestChain {
-  net: Localnet;
+  net: SeededTestLocalnet;
   seed: DemoSeed;
   config: Config;
   staking: StakingInstructions;
@@ -24,55 +20,17 @@ export interface TestChain {
   close(): Promise<void>;
 }
 
-export class RpcFailure extends Error {
-  readonly code: number;
-  constructor(code: number, message: string) {
-    super(message);
-    this.code = code;
-  }
-}
-
 export async function startTestChain(options: { slotMs?: number; env?: Record<string, string> } = {}): Promise<TestChain> {
-  const stateDir = await mkdtemp(join(tmpdir(), "kamiyo-indexer-test-"));
-  const base = loadLocalnetConfig({ LOG_LEVEL: "silent" });
-  const net = await startLocalnet({
-    host: "127.0.0.1",
-    rpcPort: 0,
-    slotMs: options.slotMs ?? 50,
-    programId: base.solana.programId,
-    seedDemo: true,
-    stateDir,
-    logger: pino({ level: "silent" }),
-  });
-  const seed = net.seed!;
-  const config = loadLocalnetConfig({
-    LOG_LEVEL: "silent",
-    SOLANA_RPC_URL: net.httpUrl,
-    SOLANA_WS_URL: net.wsUrl,
-    KAMIYO_MINT: seed.kamiyoMint,
-    ...options.env,
-  });
-  let id = 0;
-  const rpc = async <T>(method: string, params: unknown[] = []): Promise<T> => {
-    const res = await fetch(net.httpUrl, {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify({ jsonrpc: "2.0", id: ++id, method, params }),
-    });
-    const body = (await res.json()) as { result?: T; error?: { code: number; message: string } };
-    if (body.error) throw new RpcFailure(body.error.code, `${method}: ${body.error.message}`);
-    return body.result as T;
-  };
+  const net = await startTestLocalnet({ slotMs: options.slotMs ?? 50 });
+  const seed = net.seed;
+  const config = loadLocalnetConfig({ LOG_LEVEL: "silent", ...net.env, ...options.env });
   return {
     net,
     seed,
     config,
     staking: createStakingInstructions(config.solana.programId, seed.kamiyoMint),
-    rpc,
-    async close() {
-      await net.close();
-      await rm(stateDir, { recursive: true, force: true });
-    },
+    rpc: net.call,
+    close: () => net.close(),
   };
 }
 
@@ -134,16 +92,6 @@ export function chainStakes(chain: TestChain, pool: string): Map<string, ReturnT
     }
   }
   return out;
-}
-
-/** Polls `check` until it returns true or `timeoutMs` passes. */
-export async function waitFor(check: () => boolean | Promise<boolean>, timeoutMs = 10_000, what = "condition"): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (await check()) return;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
 }
 
 export interface StakeRowView {

@@ -1,7 +1,8 @@
 /**
  * A websocket man-in-the-middle between the indexer and the local chain's PubSub port, so tests can do to
  * the live feed what networks and nodes do: cut every socket from the server side, stall (keep the socket
- * open and stop forwarding), or silently drop program notifications.
+ * open and stop forwarding), or silently drop program notifications (subscriptions and slot notifications,
+ * the indexer's liveness signal, still flow: the feed looks healthy and delivers no stake changes).
  */
 import type { AddressInfo } from "node:net";
 import WebSocket, { WebSocketServer } from "ws";
@@ -14,6 +15,8 @@ export interface WsProxy {
   stalled: boolean;
   /** While true, programNotification messages are dropped (slot notifications still flow). */
   dropProgramNotifications: boolean;
+  /** programNotification messages dropped so far. */
+  dropped(): number;
   /** While true, new client sockets are cut as soon as they connect (the node is unreachable). */
   refuse: boolean;
   /** Client sockets accepted so far. */
@@ -22,15 +25,17 @@ export interface WsProxy {
   close(): Promise<void>;
 }
 
-export async function startWsProxy(upstreamUrl: string): Promise<WsProxy> {
+export async function startWsProxy(upstreamUrl: string, options: { dropProgramNotifications?: boolean } = {}): Promise<WsProxy> {
   const wss = new WebSocketServer({ host: "127.0.0.1", port: 0, perMessageDeflate: false });
   await new Promise<void>((resolve) => wss.once("listening", () => resolve()));
   const pairs = new Set<{ client: WebSocket; upstream: WebSocket }>();
   let connections = 0;
+  let dropped = 0;
   const proxy: WsProxy = {
     url: `ws://127.0.0.1:${(wss.address() as AddressInfo).port}`,
     stalled: false,
-    dropProgramNotifications: false,
+    dropProgramNotifications: options.dropProgramNotifications ?? false,
+    dropped: () => dropped,
     refuse: false,
     cutAll() {
       const n = pairs.size;
@@ -73,7 +78,10 @@ export async function startWsProxy(upstreamUrl: string): Promise<WsProxy> {
     upstream.on("message", (data) => {
       if (proxy.stalled || client.readyState !== WebSocket.OPEN) return;
       const text = data.toString();
-      if (proxy.dropProgramNotifications && text.includes('"method":"programNotification"')) return;
+      if (proxy.dropProgramNotifications && text.includes('"method":"programNotification"')) {
+        dropped++;
+        return;
+      }
       client.send(text);
     });
     const end = () => {
