@@ -4,33 +4,13 @@
  * signature after, deleted when settlement fails. A completion that cannot be written (database down) is
  * kept in memory and retried, so a settled payment still ends up as exactly one row.
  */
-import { sql, type Kysely } from "kysely";
+import type { Kysely } from "kysely";
+import { createUsageRepository, type SettledUsage, type UsageRecord } from "../../src/db/repositories/usage.ts";
 import type { Database } from "../../src/db/schema.ts";
 import { describeError } from "../../src/errors.ts";
 import type { Logger } from "../../src/log.ts";
 
-export interface UsageRecord {
-  paymentKey: string;
-  payer: string;
-  endpoint: string;
-  method: string;
-  statusCode: number;
-  amountCharged: bigint;
-  originalAmount: bigint;
-  discountTier: string | null;
-  discountBps: number;
-  savings: bigint;
-  network: string;
-  asset: string;
-  payTo: string;
-}
-
-export interface SettledUsage extends UsageRecord {
-  settlementSignature: string;
-  responseTimeMs: number;
-  /** When the payment settled; the row's created_at when it has to be inserted late. */
-  settledAt: Date;
-}
+export type { SettledUsage, UsageRecord };
 
 export type ReserveOutcome = "reserved" | "duplicate" | "unavailable";
 
@@ -66,22 +46,8 @@ export function createUsageLedger(o: UsageLedgerOptions): UsageLedger {
   }, o.retryIntervalMs ?? 5_000);
   timer.unref();
 
-  const write = async (s: SettledUsage) => {
-    await sql`
-      INSERT INTO x402_usage (payment_key, payer, endpoint, method, status_code, settlement_signature, amount_charged,
-                              original_amount, discount_tier, discount_bps, savings, response_time_ms, network, asset,
-                              pay_to, created_at)
-      VALUES (${s.paymentKey}, ${s.payer}, ${s.endpoint}, ${s.method}, ${s.statusCode}, ${s.settlementSignature},
-              ${s.amountCharged.toString()}, ${s.originalAmount.toString()}, ${s.discountTier}, ${s.discountBps},
-              ${s.savings.toString()}, ${s.responseTimeMs}, ${s.network}, ${s.asset}, ${s.payTo}, ${s.settledAt})
-      ON CONFLICT (payment_key) DO UPDATE
-        SET settlement_signature = EXCLUDED.settlement_signature,
-            payer = EXCLUDED.payer,
-            status_code = EXCLUDED.status_code,
-            response_time_ms = EXCLUDED.response_time_ms
-        WHERE x402_usage.settlement_signature IS NULL
-    `.execute(o.db);
-  };
+  const usage = createUsageRepository(o.db);
+  const write = (s: SettledUsage) => usage.complete(s);
 
   async function flush(): Promise<void> {
     if (flushing) return flushing;
@@ -105,16 +71,7 @@ export function createUsageLedger(o: UsageLedgerOptions): UsageLedger {
   return {
     async reserve(r) {
       try {
-        const res = await sql<{ id: bigint }>`
-          INSERT INTO x402_usage (payment_key, payer, endpoint, method, status_code, amount_charged, original_amount,
-                                  discount_tier, discount_bps, savings, network, asset, pay_to)
-          VALUES (${r.paymentKey}, ${r.payer}, ${r.endpoint}, ${r.method}, ${r.statusCode}, ${r.amountCharged.toString()},
-                  ${r.originalAmount.toString()}, ${r.discountTier}, ${r.discountBps}, ${r.savings.toString()},
-                  ${r.network}, ${r.asset}, ${r.payTo})
-          ON CONFLICT (payment_key) DO NOTHING
-          RETURNING id
-        `.execute(o.db);
-        return res.rows.length === 1 ? "reserved" : "duplicate";
+        return (await usage.reserve(r)) ? "reserved" : "duplicate";
       } catch (err) {
         o.logger.error({ err: describeError(err) }, "x402 usage: cannot reserve the payment in the ledger");
         return "unavailable";
@@ -122,13 +79,7 @@ export function createUsageLedger(o: UsageLedgerOptions): UsageLedger {
     },
     async isSettled(paymentKey) {
       try {
-        const row = await o.db
-          .selectFrom("x402_usage")
-          .select("id")
-          .where("payment_key", "=", paymentKey)
-          .where("settlement_signature", "is not", null)
-          .executeTakeFirst();
-        return row !== undefined;
+        return await usage.isSettled(paymentKey);
       } catch {
         return null;
       }
@@ -154,11 +105,7 @@ export function createUsageLedger(o: UsageLedgerOptions): UsageLedger {
     },
     async release(paymentKey) {
       try {
-        await o.db
-          .deleteFrom("x402_usage")
-          .where("payment_key", "=", paymentKey)
-          .where("settlement_signature", "is", null)
-          .execute();
+        await usage.release(paymentKey);
       } catch (err) {
         // The reservation stays and blocks this payment from settling again, which fails closed.
         o.logger.error({ err: describeError(err), paymentKey }, "x402 usage: cannot release a failed payment's reservation");

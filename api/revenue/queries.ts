@@ -1,9 +1,9 @@
 /**
- * Revenue over a UTC window from the x402 usage ledger. Only settled payments count (rows with a settlement
- * signature); a reservation for a payment still settling is not revenue. Sums stay NUMERIC in SQL and
- * arrive as decimal text, so no amount ever passes through a float.
+ * A revenue report over a UTC window: the usage repository's settled totals and revenue per tier, with
+ * counts as numbers for JSON. Amounts stay bigint micro-USDC.
  */
-import { sql, type Kysely } from "kysely";
+import type { Kysely } from "kysely";
+import { createUsageRepository } from "../../src/db/repositories/usage.ts";
 import type { Database } from "../../src/db/schema.ts";
 import type { UtcWindow } from "../../src/domain/utc-day.ts";
 
@@ -22,59 +22,23 @@ export interface RevenueTotals {
   byTier: Array<{ tier: string; requests: number; revenue: bigint; discounts: bigint; payers: number }>;
 }
 
-interface TotalsRow {
-  revenue: string;
-  gross: string;
-  discounts: string;
-  requests: string;
-  discounted_requests: string;
-  unique_stakers: string;
-  unique_payers: string;
-}
-
-interface TierRow {
-  tier: string;
-  requests: string;
-  revenue: string;
-  discounts: string;
-  payers: string;
-}
-
 export async function revenueTotals(db: Kysely<Database>, w: UtcWindow): Promise<RevenueTotals> {
-  const totals = await sql<TotalsRow>`
-    SELECT coalesce(sum(amount_charged), 0)::text                                  AS revenue,
-           coalesce(sum(original_amount), 0)::text                                 AS gross,
-           coalesce(sum(savings), 0)::text                                         AS discounts,
-           count(*)::text                                                          AS requests,
-           count(*) FILTER (WHERE discount_tier IS NOT NULL)::text                 AS discounted_requests,
-           count(DISTINCT payer) FILTER (WHERE discount_tier IS NOT NULL)::text    AS unique_stakers,
-           count(DISTINCT payer)::text                                             AS unique_payers
-      FROM x402_usage
-     WHERE settlement_signature IS NOT NULL AND created_at >= ${w.start} AND created_at < ${w.end}
-  `.execute(db);
-  const tiers = await sql<TierRow>`
-    SELECT discount_tier AS tier, count(*)::text AS requests, sum(amount_charged)::text AS revenue,
-           sum(savings)::text AS discounts, count(DISTINCT payer)::text AS payers
-      FROM x402_usage
-     WHERE settlement_signature IS NOT NULL AND discount_tier IS NOT NULL
-       AND created_at >= ${w.start} AND created_at < ${w.end}
-     GROUP BY discount_tier
-     ORDER BY discount_tier
-  `.execute(db);
-  const t = totals.rows[0]!;
+  const usage = createUsageRepository(db);
+  const t = await usage.totals(w);
+  const tiers = await usage.revenueByTier(w);
   return {
-    revenue: BigInt(t.revenue),
-    gross: BigInt(t.gross),
-    discounts: BigInt(t.discounts),
+    revenue: t.revenue,
+    gross: t.gross,
+    discounts: t.discounts,
     requests: Number(t.requests),
-    discountedRequests: Number(t.discounted_requests),
-    uniqueStakers: Number(t.unique_stakers),
-    uniquePayers: Number(t.unique_payers),
-    byTier: tiers.rows.map((r) => ({
+    discountedRequests: Number(t.discountedRequests),
+    uniqueStakers: Number(t.uniqueStakers),
+    uniquePayers: Number(t.uniquePayers),
+    byTier: tiers.map((r) => ({
       tier: r.tier,
       requests: Number(r.requests),
-      revenue: BigInt(r.revenue),
-      discounts: BigInt(r.discounts),
+      revenue: r.revenue,
+      discounts: r.discounts,
       payers: Number(r.payers),
     })),
   };
