@@ -63,6 +63,9 @@ export function createDatabase(options: DatabaseOptions): DatabaseHandle {
   });
   // Without a listener, an idle client's connection error would crash the process.
   pool.on("error", (err) => options.onIdleError?.(err));
+  // A checked-out client (pg-pool removes its idle listener) whose connection drops emits "error" too, after
+  // failing its queries, which is where the error is handled; unheard, that event would crash the process.
+  pool.on("connect", (client) => client.on("error", () => undefined));
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   let closing: Promise<void> | undefined;
   return {
