@@ -177,7 +177,8 @@ export function createRpcClient(options: RpcClientOptions): RpcClient {
       if (!res.body) throw new RpcCallError(method, "response has no body", { code: null, retryable: true });
 
       let slot: bigint | null = null;
-      let error: RpcCallError | null = null;
+      // Set by the scanner's callback: typed by assertion, or the compiler would narrow it to null for good.
+      let error = null as RpcCallError | null;
       let pending: KeyedRawAccount[] = [];
       let yielded = false;
       const scanner = new RpcResultScanner({

@@ -1,0 +1,153 @@
+/**
+ * One leadership term: everything the leader runs while it holds the lock. A term is built when the lock is
+ * won, registered, then started (a start that fails is torn down like any other term), and closed when the
+ * lock is lost. Every part stops on the term's signal; closeTerm waits until none of them is still running.
+ * All of a term's writes go through the indexer's one write queue into the single write path.
+ */
+import type { Kysely } from "kysely";
+import type pg from "pg";
+import type { Logger } from "pino";
+import type { Commitment } from "../src/config.ts";
+import type { Database, StakeEventSource } from "../src/db/schema.ts";
+import { exponentialBackoff, type Backoff } from "../src/retry.ts";
+import { WEBHOOK_INBOX_CHANNEL } from "./contracts.ts";
+import { createLiveFeed, type LiveFeed } from "./live-feed.ts";
+import type { IndexerMetrics } from "./metrics.ts";
+import type { IndexerOptions } from "./options.ts";
+import { createReconciler, type Reconciler } from "./reconciler.ts";
+import { createRereads, type Rereads } from "./rereads.ts";
+import { createResyncLoop, type ResyncLoop } from "./resync-loop.ts";
+import type { RpcClient } from "./rpc-client.ts";
+import { userStakeFilters, type PoolTarget } from "./stake-accounts.ts";
+import type { StatusPublisher } from "./status-publisher.ts";
+import type { StatusTracker } from "./status.ts";
+import { createWebhookProcessor, type WebhookProcessor } from "./webhook-inbox.ts";
+import type { SourcedRead, WritePath, WriteResult } from "./write-path.ts";
+import type { WriteQueue } from "./write-queue.ts";
+import { createWsBuffer, type WsBuffer } from "./ws-buffer.ts";
+
+/** What outlives terms: built once by createIndexer and shared by every term. */
+export interface IndexerCore {
+  options: IndexerOptions;
+  db: Kysely<Database>;
+  /** Reconciliation borrows clients from it. */
+  pool: pg.Pool;
+  logger: Logger;
+  rpc: RpcClient;
+  target: PoolTarget;
+  commitment: Commitment;
+  wsUrl: string;
+  metrics: IndexerMetrics;
+  status: StatusTracker;
+  publisher: StatusPublisher;
+  writes: WriteQueue;
+  writePath: WritePath;
+  /** Between retries of RPC reads and websocket writes (the reconnect bounds). */
+  rpcBackoff: Backoff;
+}
+
+export interface Term {
+  signal: AbortSignal;
+  feed: LiveFeed;
+  inbox: WebhookProcessor;
+  wsBuffer: WsBuffer;
+  rereads: Rereads;
+  resync: ResyncLoop;
+  reconciler: Reconciler;
+  timers: NodeJS.Timeout[];
+}
+
+/** Builds a term's parts; nothing runs until startTerm. */
+export function createTerm(core: IndexerCore, signal: AbortSignal): Term {
+  const { options: o, rpc, commitment, logger: log, metrics, status } = core;
+
+  async function write(reads: SourcedRead[], source: StakeEventSource): Promise<WriteResult> {
+    const result = await core.writes.run(() => core.writePath.apply(reads, source));
+    if (result.sameSlotConflicts.length > 0) rereads.schedule(result.sameSlotConflicts, source);
+    return result;
+  }
+
+  const inbox = createWebhookProcessor({
+    db: core.db,
+    rpc,
+    commitment,
+    logger: log,
+    metrics,
+    apply: (reads) => write(reads, "webhook"),
+    maxAttempts: o.webhookMaxAttempts,
+    retryBackoff: exponentialBackoff(o.webhookRetryBaseMs, 60_000),
+    readRetry: { attempts: o.webhookReadAttempts, backoff: exponentialBackoff(100, 2_000) },
+    signal,
+  });
+  const wsBuffer = createWsBuffer({ write: (reads) => write(reads, "ws"), backoff: core.rpcBackoff, logger: log, signal });
+  const rereads = createRereads({ rpc, commitment, delayMs: o.rereadDelayMs, write, metrics, logger: log, signal });
+  const resync = createResyncLoop({
+    rpc,
+    target: core.target,
+    commitment,
+    options: o,
+    backoff: core.rpcBackoff,
+    apply: (reads) => write(reads, "backfill"),
+    metrics,
+    status,
+    publishStatus: () => core.publisher.publish(signal),
+    logger: log,
+    signal,
+  });
+  const reconciler = createReconciler({
+    rpc,
+    db: core.db,
+    pool: core.pool,
+    target: core.target,
+    commitment: o.reconcileCommitment,
+    batchSize: o.backfillBatch,
+    webhookRetentionDays: o.webhookRetentionDays,
+    apply: (reads) => write(reads, "reconcile"),
+    metrics,
+    status,
+    logger: log,
+    signal,
+  });
+  const feed = createLiveFeed({
+    wsUrl: core.wsUrl,
+    programId: core.target.programId,
+    commitment,
+    filters: userStakeFilters(core.target.pool),
+    logger: log,
+    stallTimeoutMs: o.stallTimeoutMs,
+    handshakeTimeoutMs: o.handshakeTimeoutMs,
+    backoff: exponentialBackoff(o.reconnectBaseMs, o.reconnectMaxMs),
+    onAccount: (read) => wsBuffer.push({ ...read, commitment }),
+    onSlot: (slot) => status.recordSlot(slot),
+    // Every (re)subscription leaves a gap the socket cannot replay: a resync closes it.
+    onSubscribed: () => resync.request(),
+    onReconnect: () => status.recordReconnect(),
+  });
+  return { signal, feed, inbox, wsBuffer, rereads, resync, reconciler, timers: [] };
+}
+
+/**
+ * Starts a registered term: inbox recovery, LISTEN for stored webhook deliveries on the lock connection (so
+ * losing it ends the term), the live feed, and the timers (inbox poll, status, reconciliation).
+ */
+export async function startTerm(core: IndexerCore, t: Term, lockClient: pg.Client): Promise<void> {
+  const o = core.options;
+  await t.inbox.recover();
+  lockClient.on("notification", (n) => {
+    if (n.channel === WEBHOOK_INBOX_CHANNEL) t.inbox.wake();
+  });
+  await lockClient.query(`LISTEN ${WEBHOOK_INBOX_CHANNEL}`);
+  t.feed.start();
+  t.inbox.wake();
+  t.timers.push(setInterval(() => t.inbox.wake(), o.webhookPollMs));
+  t.timers.push(setInterval(() => void core.publisher.publish(t.signal), o.statusIntervalMs));
+  if (o.reconcileIntervalMs > 0) t.timers.push(setInterval(() => t.reconciler.tick(), o.reconcileIntervalMs));
+  await core.publisher.publish(t.signal);
+}
+
+/** Stops a term whose signal has been aborted; resolves once none of its parts is still working. */
+export async function closeTerm(t: Term): Promise<void> {
+  for (const timer of t.timers) clearInterval(timer);
+  await t.feed.stop();
+  await Promise.allSettled([t.wsBuffer.idle(), t.rereads.stop(), t.resync.running, t.reconciler.running, t.inbox.idle()]);
+}
