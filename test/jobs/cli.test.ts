@@ -3,7 +3,8 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { runCli } from "../../cli/run.ts";
 import { addUtcDays, lastClosedUtcDay } from "../../src/domain/utc-day.ts";
 import { createRunStore } from "../../jobs/runs.ts";
-import { startHarness, waitFor, type Harness } from "./harness.ts";
+import { startHarness, type Harness } from "./harness.ts";
+import { waitFor } from "../kit/wait-for.ts";
 
 const YESTERDAY = lastClosedUtcDay(new Date());
 
@@ -49,7 +50,7 @@ describe("the jobs CLI", () => {
     try {
       // The worker's set-up catches up both days on its own.
       const store = createRunStore(h.schema.db);
-      await waitFor("caught up", async () => (await store.listRuns()).filter((r) => r.status === "done").length === 2, 30_000);
+      await waitFor("caught up", async () => (await store.listRuns()).filter((r) => r.status === "done").length === 2, { timeoutMs: 30_000 });
 
       // `jobs run` for a finished day queues a job that changes nothing.
       const run = io(env);

@@ -11,7 +11,8 @@ import type { Boundary } from "../../jobs/pipeline.ts";
 import { createPipelineQueue, createRedis, enqueueRun } from "../../jobs/queue.ts";
 import { createRunStore } from "../../jobs/runs.ts";
 import { addUtcDays, lastClosedUtcDay, utcDayWindow } from "../../src/domain/utc-day.ts";
-import { PRICE, REDIS_URL, startHarness, waitFor, type Harness } from "./harness.ts";
+import { PRICE, REDIS_URL, startHarness, type Harness } from "./harness.ts";
+import { waitFor } from "../kit/wait-for.ts";
 
 const CHILD = fileURLToPath(new URL("./fixtures/worker-child.ts", import.meta.url));
 const CRASH_EXIT_CODE = 75;
@@ -103,7 +104,7 @@ describe("a worker killed at every step boundary", () => {
 
         const rescuer = await spawnWorker(h);
         children.push(rescuer);
-        await waitFor(`run ${days[i]} done after a crash at ${boundary}`, async () => (await store.getRun(run.id))!.status === "done", 60_000);
+        await waitFor(`run ${days[i]} done after a crash at ${boundary}`, async () => (await store.getRun(run.id))!.status === "done", { timeoutMs: 60_000 });
         await stop(rescuer);
       }
 

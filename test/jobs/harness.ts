@@ -6,18 +6,15 @@ import { loadLocalnetConfig } from "../../localnet/demo-env.ts";
 import { randomBytes } from "node:crypto";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { getAssociatedTokenAddressSync, TOKEN_2022_PROGRAM_ID, TOKEN_PROGRAM_ID } from "@solana/spl-token";
 import { Connection, PublicKey } from "@solana/web3.js";
 import { Redis } from "ioredis";
-import { STAKING_PROGRAM_PLACEHOLDER_ID, type Config } from "../../src/config.ts";
+import type { Config } from "../../src/config.ts";
 import { utcDayWindow } from "../../src/domain/utc-day.ts";
-import { startLocalnet, type Localnet } from "../../localnet/server.ts";
-import { createLogger } from "../../src/log.ts";
 import { stakingAddresses } from "../../src/solana/instructions.ts";
 import { withFreshSchema, type FreshSchema } from "../kit/db.ts";
+import { startTestLocalnet, type SeededTestLocalnet } from "../kit/localnet.ts";
 
 export const REDIS_URL = process.env.REDIS_URL ?? "redis://127.0.0.1:6379";
 /** 0.02 USDC per KAMIYO. */
@@ -25,7 +22,7 @@ export const PRICE = 20_000n;
 const USDC = 1_000_000n;
 
 export interface Harness {
-  net: Localnet;
+  net: SeededTestLocalnet;
   schema: FreshSchema;
   config: Config;
   /** Environment that reproduces `config` in a child process. */
@@ -49,41 +46,28 @@ export interface Harness {
 }
 
 export async function startHarness(options: { blockhashValidity?: number; env?: Record<string, string> } = {}): Promise<Harness> {
-  const stateDir = await mkdtemp(join(tmpdir(), "kamiyo-jobs-"));
-  const cleanups: Array<() => Promise<unknown>> = [() => rm(stateDir, { recursive: true, force: true })];
+  const cleanups: Array<() => Promise<unknown>> = [];
   const close = async () => {
     for (const c of cleanups.reverse()) await c().catch(() => undefined);
   };
   try {
-    const logger = createLogger({ level: "silent" });
-    const net = await startLocalnet({
-      host: "127.0.0.1",
-      rpcPort: 0,
-      slotMs: 50,
-      seedDemo: true,
-      stateDir,
-      programId: STAKING_PROGRAM_PLACEHOLDER_ID,
+    const net = await startTestLocalnet({
       ...(options.blockhashValidity ? { blockhashValidity: options.blockhashValidity } : {}),
       jupiter: { port: 0, priceMicroUsdcPerKamiyo: PRICE, apiKey: "test-jupiter-key" },
-      logger,
     });
     cleanups.push(() => net.close());
     const schema = await withFreshSchema();
     cleanups.push(() => schema.close());
     const prefix = `kamiyo-test-${randomBytes(5).toString("hex")}`;
     cleanups.push(() => deleteRedisPrefix(prefix));
-    const seed = net.seed!;
+    const seed = net.seed;
     const env: Record<string, string> = {
       KAMIYO_CLUSTER: "localnet",
       LOG_LEVEL: "silent",
       DATABASE_URL: schema.url,
       REDIS_URL,
-      SOLANA_RPC_URL: net.httpUrl,
-      SOLANA_WS_URL: net.wsUrl,
-      KAMIYO_MINT: seed.kamiyoMint,
-      USDC_MINT: seed.usdcMint,
+      ...net.env,
       ADMIN_KEYPAIR_PATH: join(seed.walletsDir, "admin.json"),
-      JUPITER_API_URL: net.jupiter!.url,
       JUPITER_API_KEY: "test-jupiter-key",
       ...options.env,
     };
@@ -106,7 +90,7 @@ export async function startHarness(options: { blockhashValidity?: number; env?: 
       config,
       env,
       prefix,
-      stateDir,
+      stateDir: net.stateDir,
       connection,
       admin,
       adminUsdc,
@@ -195,14 +179,4 @@ export async function startAlertSink(): Promise<{ url: string; bodies: unknown[]
     bodies,
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
-}
-
-export async function waitFor<T>(what: string, probe: () => Promise<T | undefined | null | false>, timeoutMs = 30_000, everyMs = 50): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, everyMs));
-  }
 }

@@ -11,7 +11,8 @@ import { tick } from "../../jobs/scheduler.ts";
 import { addUtcDays, lastClosedUtcDay } from "../../src/domain/utc-day.ts";
 import { createLogger } from "../../src/log.ts";
 import { ADMIN_KEY, startTestApi, type TestApi } from "../api/harness.ts";
-import { PRICE, REDIS_URL, startHarness, waitFor, type Harness } from "./harness.ts";
+import { PRICE, REDIS_URL, startHarness, type Harness } from "./harness.ts";
+import { waitFor } from "../kit/wait-for.ts";
 
 const logger = createLogger({ level: "silent" });
 const YESTERDAY = lastClosedUtcDay(new Date());
@@ -47,10 +48,10 @@ describe("scheduling", () => {
     await Promise.all([tick({ store: a.store, queue: a.queue, logger }), tick({ store: b.store, queue: b.queue, logger })]);
     expect((await a.queue.getJobSchedulers()).map((s) => s.key).sort()).toEqual(["apy-snapshot", "pipeline-daily"]);
 
-    await waitFor("all runs finished", async () => (await a.store.openRuns()).length === 0 && (await a.store.listRuns()).length === 4, 40_000);
+    await waitFor("all runs finished", async () => (await a.store.openRuns()).length === 0 && (await a.store.listRuns()).length === 4, { timeoutMs: 40_000 });
     // Let the every-second cron fire a few more times over finished runs.
     const firedBefore = (await a.queue.getJobCounts("completed")).completed ?? 0;
-    await waitFor("more ticks", async () => ((await a.queue.getJobCounts("completed")).completed ?? 0) >= firedBefore + 3, 10_000);
+    await waitFor("more ticks", async () => ((await a.queue.getJobCounts("completed")).completed ?? 0) >= firedBefore + 3, { timeoutMs: 10_000 });
 
     const runs = (await a.store.listRuns()).reverse();
     expect(runs.map((r) => [r.run_date, r.status])).toEqual([
@@ -107,9 +108,9 @@ describe("the queue UI and the dashboard", () => {
     await h.addRevenue(YESTERDAY, [1_000_000n]);
     await tick({ store: rt.store, queue: rt.queue, logger });
     const run = (await rt.store.getRunByDate(YESTERDAY))!;
-    await waitFor("run done", async () => (await rt.store.getRun(run.id))!.status === "done");
+    await waitFor("run done", async () => (await rt.store.getRun(run.id))!.status === "done", { timeoutMs: 30_000 });
     const jobId = runJobId(run.id);
-    await waitFor("job completed", async () => (await rt.queue.getJob(jobId))?.finishedOn);
+    await waitFor("job completed", async () => (await rt.queue.getJob(jobId))?.finishedOn, { timeoutMs: 30_000 });
     const before = { swaps: await h.landed(h.liquidityUsdc), fundings: await h.landed(h.rewardVault), vault: await h.tokenBalance(h.rewardVault), usdc: await h.tokenBalance(h.adminUsdc), run: await rt.store.getRun(run.id), txs: await rt.store.listTxs(run.id) };
     const base = `${api.url}/admin/queues/api/queues/revenue-pipeline`;
 
@@ -120,21 +121,21 @@ describe("the queue UI and the dashboard", () => {
     await waitFor("retried job completed", async () => {
       const j = await rt.queue.getJob(jobId);
       return j && (await j.getState()) === "completed" && j.finishedOn! > firstFinish;
-    });
+    }, { timeoutMs: 30_000 });
     expect((await rt.queue.getJob(jobId))!.returnvalue).toEqual({ status: "done" });
 
     // Re-add a job for the same run under a new id.
     const added = await fetch(`${base}/add`, { method: "POST", headers: { ...bearer, "content-type": "application/json" }, body: JSON.stringify({ name: "run", data: { runId: run.id.toString() }, options: {} }) });
     expect(added.status).toBe(200);
     const addedId = ((await added.json()) as { job: { id: string } }).job.id;
-    await waitFor("re-added job completed", async () => (await rt.queue.getJob(addedId))?.finishedOn);
+    await waitFor("re-added job completed", async () => (await rt.queue.getJob(addedId))?.finishedOn, { timeoutMs: 30_000 });
     expect((await rt.queue.getJob(addedId))!.returnvalue).toEqual({ status: "done" });
 
     // Edit the job to carry an amount, then retry it: the job is refused, nothing moves.
     const edited = await fetch(`${base}/${jobId}/update-data`, { method: "PATCH", headers: { ...bearer, "content-type": "application/json" }, body: JSON.stringify({ jobData: { runId: run.id.toString(), amount: "999999999" } }) });
     expect(edited.status).toBe(200);
     expect((await fetch(`${base}/${jobId}/retry`, { method: "PUT", headers: bearer })).status).toBe(204);
-    await waitFor("edited job failed", async () => (await (await rt.queue.getJob(jobId))?.getState()) === "failed");
+    await waitFor("edited job failed", async () => (await (await rt.queue.getJob(jobId))?.getState()) === "failed", { timeoutMs: 30_000 });
 
     expect(await h.landed(h.liquidityUsdc)).toEqual(before.swaps);
     expect(await h.landed(h.rewardVault)).toEqual(before.fundings);
@@ -150,9 +151,9 @@ describe("the queue UI and the dashboard", () => {
     await h.addRevenue(YESTERDAY, [1_000_000n]);
     await tick({ store: rt.store, queue: rt.queue, logger });
     const run = (await rt.store.getRunByDate(YESTERDAY))!;
-    await waitFor("run done", async () => (await rt.store.getRun(run.id))!.status === "done");
+    await waitFor("run done", async () => (await rt.store.getRun(run.id))!.status === "done", { timeoutMs: 30_000 });
     await rt.queue.add(JOB.apy, {});
-    await waitFor("apy snapshot", async () => (await h.schema.db.selectFrom("staking_apy_history").select("id").execute()).length === 1);
+    await waitFor("apy snapshot", async () => (await h.schema.db.selectFrom("staking_apy_history").select("id").execute()).length === 1, { timeoutMs: 30_000 });
 
     const res = await fetch(`${api.url}/x402/analytics/dashboard`, { headers: bearer });
     expect(res.status).toBe(200);

@@ -18,7 +18,8 @@ import { tick } from "../../jobs/scheduler.ts";
 import { allocationOf, impliedApy } from "../../src/domain/allocation.ts";
 import { addUtcDays, lastClosedUtcDay, utcDayWindow } from "../../src/domain/utc-day.ts";
 import { createLogger } from "../../src/log.ts";
-import { PRICE, REDIS_URL, startAlertSink, startHarness, waitFor, type Harness } from "./harness.ts";
+import { PRICE, REDIS_URL, startAlertSink, startHarness, type Harness } from "./harness.ts";
+import { waitFor } from "../kit/wait-for.ts";
 
 const logger = createLogger({ level: "silent" });
 const YESTERDAY = lastClosedUtcDay(new Date());
@@ -119,7 +120,7 @@ describe("the revenue pipeline", () => {
     await rt.store.ensureRuns([{ day: YESTERDAY, ...utcDayWindow(YESTERDAY) }]);
     const run = (await rt.store.getRunByDate(YESTERDAY))!;
     await enqueueRun(rt.queue, run.id, { attempts: 3, backoff: { type: "fixed", delay: 100 } });
-    await waitFor("run done", async () => (await rt!.store.getRun(run.id))!.status === "done");
+    await waitFor("run done", async () => (await rt!.store.getRun(run.id))!.status === "done", { timeoutMs: 30_000 });
 
     expect(h.net.jupiter!.stats()).toEqual({ quotes: 2, swaps: 2, failedSwaps: 1 });
     const txs = await rt.store.listTxs(run.id);
@@ -144,11 +145,11 @@ describe("the revenue pipeline", () => {
       await rt.store.ensureRuns([{ day: YESTERDAY, ...utcDayWindow(YESTERDAY) }]);
       const run = (await rt.store.getRunByDate(YESTERDAY))!;
       await enqueueRun(rt.queue, run.id, { attempts: 2, backoff: { type: "fixed", delay: 100 } });
-      await waitFor("run failed", async () => (await rt!.store.getRun(run.id))!.status === "failed");
+      await waitFor("run failed", async () => (await rt!.store.getRun(run.id))!.status === "failed", { timeoutMs: 30_000 });
       expect((await rt.store.getRun(run.id))!).toMatchObject({ failed_from: "swap_signed" });
       expect((await rt.store.getRun(run.id))!.error).toMatch(/exceeded its slippage tolerance/);
       expect(h.net.jupiter!.stats()).toMatchObject({ quotes: 2, swaps: 2, failedSwaps: 2 });
-      await waitFor("alert", async () => sink.bodies.length === 1);
+      await waitFor("alert", async () => sink.bodies.length === 1, { timeoutMs: 30_000 });
       expect((sink.bodies[0] as { text: string }).text).toMatch(new RegExp(`run ${YESTERDAY} failed at swap_signed`));
       expect(await h.tokenBalance(h.rewardVault)).toBe(0n);
     } finally {
@@ -179,7 +180,7 @@ describe("the revenue pipeline", () => {
       const run = (await rt.store.getRunByDate(YESTERDAY))!;
       expect(run).toMatchObject({ status: "failed", failed_from: "allocated" });
       expect(run.error).toMatch(/insufficient_usdc/);
-      await waitFor("alert", async () => sink.bodies.length > 0);
+      await waitFor("alert", async () => sink.bodies.length > 0, { timeoutMs: 30_000 });
       expect(sink.bodies).toHaveLength(1);
       const body = sink.bodies[0] as { text: string; content: string };
       expect(body.text).toMatch(new RegExp(`run ${YESTERDAY} failed at allocated: insufficient_usdc`));
@@ -191,7 +192,7 @@ describe("the revenue pipeline", () => {
       h.setAdminUsdc(10_000_000n);
       const job = (await rt.queue.getJob(`run-${run.id}`))!;
       await job.retry("failed");
-      await waitFor("run done", async () => (await rt!.store.getRun(run.id))!.status === "done");
+      await waitFor("run done", async () => (await rt!.store.getRun(run.id))!.status === "done", { timeoutMs: 30_000 });
       expect(await h.tokenBalance(h.rewardVault)).toBe((300_000n * 10n ** 9n) / PRICE);
     } finally {
       await sink.close();
@@ -204,9 +205,9 @@ describe("the revenue pipeline", () => {
     rt = await runtimeFor(h);
     await tick({ store: rt.store, queue: rt.queue, logger });
     const run = (await rt.store.getRunByDate(YESTERDAY))!;
-    await waitFor("run failed", async () => (await rt!.store.getRun(run.id))!.status === "failed");
+    await waitFor("run failed", async () => (await rt!.store.getRun(run.id))!.status === "failed", { timeoutMs: 30_000 });
     expect((await rt.store.getRun(run.id))!.error).toMatch(/^insufficient_sol: admin wallet holds 1000000 lamports/);
-    await waitFor("job failed", async () => (await (await rt!.queue.getJob(`run-${run.id}`))!.getState()) === "failed");
+    await waitFor("job failed", async () => (await (await rt!.queue.getJob(`run-${run.id}`))!.getState()) === "failed", { timeoutMs: 30_000 });
     expect((await rt.queue.getJob(`run-${run.id}`))!.attemptsMade).toBe(1);
     expect(h.net.jupiter!.stats().quotes).toBe(0);
   });
@@ -221,14 +222,14 @@ describe("the revenue pipeline", () => {
       rt = await runtimeFor(h, { admin: outsider, alerter: createAlerter({ webhookUrl: sink.url, logger }) });
       await tick({ store: rt.store, queue: rt.queue, logger });
       const run = (await rt.store.getRunByDate(YESTERDAY))!;
-      await waitFor("run failed", async () => (await rt!.store.getRun(run.id))!.status === "failed");
+      await waitFor("run failed", async () => (await rt!.store.getRun(run.id))!.status === "failed", { timeoutMs: 30_000 });
       const failed = (await rt.store.getRun(run.id))!;
       expect(failed).toMatchObject({ failed_from: "swapped", usdc_spent: 300_000n });
       expect(failed.error).toMatch(/^rejected_instruction: fund_pool\(\d+\) is rejected: \{"InstructionError":\[0,\{"Custom":6007\}\]\}/);
       // Rejected in simulation: nothing was stored, sent or paid for the funding.
       expect((await rt.store.listTxs(run.id)).map((t) => t.purpose)).toEqual(["swap"]);
       expect((await h.landed(h.rewardVault)).ok).toHaveLength(0);
-      await waitFor("alert", async () => sink.bodies.length === 1);
+      await waitFor("alert", async () => sink.bodies.length === 1, { timeoutMs: 30_000 });
       expect((sink.bodies[0] as { text: string }).text).toMatch(/failed at swapped: rejected_instruction/);
     } finally {
       await sink.close();
@@ -274,7 +275,7 @@ describe("the revenue pipeline", () => {
     await expect(rt.pipeline.processRun(run.id)).rejects.toThrow(/simulated crash/);
     const [stored] = await rt.store.listTxs(run.id);
     expect(await inspect(rt.chain, stored!)).toBeNull();
-    await waitFor("expiry", async () => BigInt(await h.connection.getBlockHeight("finalized")) > stored!.last_valid_block_height, 10_000);
+    await waitFor("expiry", async () => BigInt(await h.connection.getBlockHeight("finalized")) > stored!.last_valid_block_height, { timeoutMs: 10_000 });
     expect(await inspect(rt.chain, stored!)).toEqual({ kind: "expired" });
 
     crash = false;
