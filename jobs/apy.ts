@@ -5,6 +5,7 @@
  */
 import { APY_WINDOW_DAYS, averagePriceMicroUsdc, impliedApy } from "../src/domain/allocation.ts";
 import { trailingDays } from "../src/domain/utc-day.ts";
+import { NonRetryableError } from "../src/errors.ts";
 import type { Logger } from "../src/log.ts";
 import { decodeStakePool } from "../src/solana/accounts.ts";
 import { stakingAddresses } from "../src/solana/instructions.ts";
@@ -24,7 +25,7 @@ export interface ApySnapshotDeps {
 export async function snapshotApy(deps: ApySnapshotDeps) {
   const addresses = stakingAddresses(deps.programId, deps.kamiyoMint);
   const data = await deps.chain.accountData(addresses.pool);
-  if (!data) throw new Error(`stake pool ${addresses.pool.toBase58()} does not exist`);
+  if (!data) throw new NonRetryableError("not_found", `stake pool ${addresses.pool.toBase58()} does not exist`, { code: "stake_pool_missing" });
   const pool = decodeStakePool(data);
   const vaultBalance = await deps.chain.tokenBalance(addresses.rewardVault);
   const { start, end } = trailingDays((deps.now ?? (() => new Date()))(), Number(APY_WINDOW_DAYS));

@@ -2,9 +2,14 @@
  * What the pipeline asks the chain, over JSON-RPC: statuses of stored signatures, block height and
  * blockhash validity (the expiry test), balances, token balance changes of a landed transaction, and
  * sending raw bytes. Amounts are bigint.
+ *
+ * Every failure of a call is an `upstream` error that says whether a retry can help: the node being
+ * down, slow, rate-limiting or behind is retryable (each call is a read, or a send of bytes that were
+ * stored first, so repeating it is safe); a request the node calls malformed is not.
  */
-import { Connection, PublicKey, type TransactionError, type VersionedTransaction } from "@solana/web3.js";
+import { Connection, PublicKey, type TransactionError, type VersionedTransaction, type VersionedTransactionResponse } from "@solana/web3.js";
 import type { Commitment } from "../src/config.ts";
+import { describeError, KamiyoError, NonRetryableError, RetryableError } from "../src/errors.ts";
 
 export type SignatureOutcome =
   | { kind: "landed"; slot: bigint }
@@ -21,6 +26,8 @@ export interface TokenDelta {
 
 export interface ChainGateway {
   connection: Connection;
+  /** The program that owns the account (for a mint: Token or Token-2022), or null when it does not exist. */
+  accountOwner(address: PublicKey): Promise<PublicKey | null>;
   signatureOutcome(signature: string): Promise<SignatureOutcome>;
   /** True once the blockhash can no longer be used: finalized height past `lastValidBlockHeight` and the cluster no longer accepts it. */
   blockhashExpired(blockhash: string, lastValidBlockHeight: bigint): Promise<boolean>;
@@ -43,8 +50,16 @@ export function createChainGateway(options: { rpcUrl: string; wsUrl?: string; co
     ...(options.wsUrl ? { wsEndpoint: options.wsUrl } : {}),
     disableRetryOnRateLimit: false,
   });
+  return classifyFailures(rpcCalls(connection, commitment));
+}
+
+function rpcCalls(connection: Connection, commitment: "confirmed" | "finalized"): ChainGateway {
   return {
     connection,
+
+    async accountOwner(address) {
+      return (await connection.getAccountInfo(address, commitment))?.owner ?? null;
+    },
 
     async signatureOutcome(signature) {
       const { value } = await connection.getSignatureStatuses([signature], { searchTransactionHistory: true });
@@ -95,28 +110,72 @@ export function createChainGateway(options: { rpcUrl: string; wsUrl?: string; co
 
     async tokenDeltas(signature) {
       const tx = await connection.getTransaction(signature, { commitment, maxSupportedTransactionVersion: 0 });
-      if (!tx?.meta) throw new Error(`transaction ${signature} is not available from the RPC node yet`);
-      const keys = tx.transaction.message.getAccountKeys({
-        ...(tx.meta.loadedAddresses ? { accountKeysFromLookups: tx.meta.loadedAddresses } : {}),
-      });
-      const byIndex = new Map<number, TokenDelta>();
-      const entry = (b: { accountIndex: number; mint: string; owner?: string }) => {
-        let d = byIndex.get(b.accountIndex);
-        if (!d) {
-          d = { account: keys.get(b.accountIndex)?.toBase58() ?? "", owner: b.owner ?? "", mint: b.mint, pre: 0n, post: 0n };
-          byIndex.set(b.accountIndex, d);
-        }
-        return d;
-      };
-      for (const b of tx.meta.preTokenBalances ?? []) entry(b).pre = BigInt(b.uiTokenAmount.amount);
-      for (const b of tx.meta.postTokenBalances ?? []) entry(b).post = BigInt(b.uiTokenAmount.amount);
-      return [...byIndex.values()];
+      // Its status said it landed; the node's transaction history can lag behind that for a moment.
+      if (!tx?.meta) throw new RetryableError("upstream", `transaction ${signature} is not available from the RPC node yet`);
+      return tokenDeltasOf(tx as VersionedTransactionResponse & { meta: NonNullable<VersionedTransactionResponse["meta"]> });
     },
 
     async accountData(address) {
       const info = await connection.getAccountInfo(address, commitment);
       return info ? Buffer.from(info.data) : null;
     },
+  };
+}
+
+function tokenDeltasOf(tx: VersionedTransactionResponse & { meta: NonNullable<VersionedTransactionResponse["meta"]> }): TokenDelta[] {
+  const keys = tx.transaction.message.getAccountKeys({
+    ...(tx.meta.loadedAddresses ? { accountKeysFromLookups: tx.meta.loadedAddresses } : {}),
+  });
+  const byIndex = new Map<number, TokenDelta>();
+  const entry = (b: { accountIndex: number; mint: string; owner?: string }) => {
+    let d = byIndex.get(b.accountIndex);
+    if (!d) {
+      d = { account: keys.get(b.accountIndex)?.toBase58() ?? "", owner: b.owner ?? "", mint: b.mint, pre: 0n, post: 0n };
+      byIndex.set(b.accountIndex, d);
+    }
+    return d;
+  };
+  for (const b of tx.meta.preTokenBalances ?? []) entry(b).pre = BigInt(b.uiTokenAmount.amount);
+  for (const b of tx.meta.postTokenBalances ?? []) entry(b).post = BigInt(b.uiTokenAmount.amount);
+  return [...byIndex.values()];
+}
+
+/** JSON-RPC codes for a request the node cannot parse or does not serve: the same request fails again. */
+const MALFORMED_REQUEST_CODES = new Set([-32600, -32601, -32602]);
+
+/** Any failure of a chain call as an `upstream` error that says whether a retry can help. */
+export function chainFailure(call: string, err: unknown): KamiyoError {
+  if (err instanceof KamiyoError) return err;
+  const message = `${call}: ${describeError(err)}`;
+  const code = (err as { code?: unknown } | null)?.code;
+  if (typeof code === "number" && MALFORMED_REQUEST_CODES.has(code)) return new NonRetryableError("upstream", message, { code: "rpc_request_refused", cause: err });
+  // web3.js rewraps transport failures (fetch failed, HTTP 5xx, timeouts) as plain Errors without a cause.
+  return new RetryableError("upstream", message, { code: "rpc_unavailable", cause: err });
+}
+
+/** The same gateway, with every call's failure classified by `chainFailure`. */
+function classifyFailures(g: ChainGateway): ChainGateway {
+  const guard =
+    <A extends unknown[], R>(call: string, f: (...args: A) => Promise<R>) =>
+    async (...args: A): Promise<R> => {
+      try {
+        return await f(...args);
+      } catch (err) {
+        throw chainFailure(call, err);
+      }
+    };
+  return {
+    connection: g.connection,
+    accountOwner: guard("accountOwner", g.accountOwner),
+    signatureOutcome: guard("signatureOutcome", g.signatureOutcome),
+    blockhashExpired: guard("blockhashExpired", g.blockhashExpired),
+    latestBlockhash: guard("latestBlockhash", g.latestBlockhash),
+    sendRaw: guard("sendRaw", g.sendRaw),
+    simulate: guard("simulate", g.simulate),
+    lamports: guard("lamports", g.lamports),
+    tokenBalance: guard("tokenBalance", g.tokenBalance),
+    tokenDeltas: guard("tokenDeltas", g.tokenDeltas),
+    accountData: guard("accountData", g.accountData),
   };
 }
 

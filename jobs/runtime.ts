@@ -2,24 +2,23 @@
  * The worker process's parts, built from explicit inputs: the queue, one BullMQ worker for run, tick and
  * APY jobs, and the pipeline behind them. `createJobsRuntimeFromConfig` assembles it from `Config`.
  */
-import { readFile } from "node:fs/promises";
 import { Keypair } from "@solana/web3.js";
-import { Worker, type Job, type Queue } from "bullmq";
+import { Worker, type Queue } from "bullmq";
 import type { Kysely } from "kysely";
 import type { Redis } from "ioredis";
 import { ConfigError, type Config } from "../src/config.ts";
 import type { Database } from "../src/db/schema.ts";
 import { describeError } from "../src/errors.ts";
 import type { Logger } from "../src/log.ts";
+import { readKeypairFile } from "../src/solana/keypair-file.ts";
 import { createAlerter, type Alerter } from "./alerts.ts";
-import { snapshotApy } from "./apy.ts";
 import { createChainGateway, type ChainGateway } from "./chain.ts";
-import { PipelineHalt } from "./errors.ts";
 import { createJupiter } from "./jupiter.ts";
 import { createPipeline, type Boundary, type Pipeline } from "./pipeline.ts";
-import { createPipelineQueue, createRedis, JOB, PIPELINE_QUEUE, RunJobData } from "./queue.ts";
+import { createJobProcessor } from "./processor.ts";
+import { createPipelineQueue, createRedis, PIPELINE_QUEUE } from "./queue.ts";
 import { createRunStore, type RunStore } from "./runs.ts";
-import { setupSchedules, tick } from "./scheduler.ts";
+import { setupSchedules } from "./scheduler.ts";
 
 export interface JobsRuntimeDeps {
   db: Kysely<Database>;
@@ -57,25 +56,16 @@ export interface JobsRuntime {
   close(graceMs?: number): Promise<void>;
 }
 
-/** Reads a Solana CLI keypair file (a JSON array of 64 bytes). The secret is never logged. */
-export async function loadKeypair(path: string): Promise<Keypair> {
-  let bytes: unknown;
-  try {
-    bytes = JSON.parse(await readFile(path, "utf8"));
-  } catch (err) {
-    throw new Error(`cannot read the admin keypair at ${path}: ${describeError(err)}`);
-  }
-  if (!Array.isArray(bytes) || bytes.length !== 64 || !bytes.every((b) => Number.isInteger(b) && b >= 0 && b <= 255)) {
-    throw new Error(`${path} is not a keypair file (a JSON array of 64 bytes)`);
-  }
-  return Keypair.fromSecretKey(Uint8Array.from(bytes as number[]));
+/** The admin keypair from a Solana CLI keypair file. The secret is never logged. */
+export function loadKeypair(path: string): Keypair {
+  return Keypair.fromSecretKey(readKeypairFile(path, "admin keypair"));
 }
 
 export async function createJobsRuntime(deps: JobsRuntimeDeps): Promise<JobsRuntime> {
   const { config } = deps;
   const logger = deps.logger.child({ component: "jobs" });
   const prefix = deps.prefix ?? config.jobs.queuePrefix;
-  const admin = deps.admin ?? (await loadKeypair(config.jobs.adminKeypairPath));
+  const admin = deps.admin ?? loadKeypair(config.jobs.adminKeypairPath);
   const store = createRunStore(deps.db);
   const chain = createChainGateway({ rpcUrl: config.solana.rpcUrl, commitment: config.solana.commitment });
   const alerter = deps.alerter ?? createAlerter({ webhookUrl: config.jobs.alertWebhookUrl, logger });
@@ -101,45 +91,12 @@ export async function createJobsRuntime(deps: JobsRuntimeDeps): Promise<JobsRunt
   const queueConnection: Redis = createRedis(deps.redisUrl);
   const queue = createPipelineQueue(queueConnection, prefix);
 
-  async function processJob(job: Job): Promise<unknown> {
-    switch (job.name) {
-      case JOB.run: {
-        const parsed = RunJobData.safeParse(job.data);
-        if (!parsed.success) throw new PipelineHalt("run_missing", `job ${job.id} has no valid run id`);
-        const runId = BigInt(parsed.data.runId);
-        try {
-          return { status: await pipeline.processRun(runId) };
-        } catch (err) {
-          const last = err instanceof PipelineHalt || job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
-          if (last) await pipeline.failRun(runId, err);
-          else logger.warn({ runId: runId.toString(), attempt: job.attemptsMade + 1, err: describeError(err) }, "run attempt failed; will retry");
-          throw err;
-        }
-      }
-      case JOB.tick:
-        return tick({ store, queue, logger, ...(deps.now ? { now: deps.now } : {}) });
-      case JOB.apy: {
-        const row = await snapshotApy({
-          store,
-          chain,
-          programId: config.solana.programId,
-          kamiyoMint: config.solana.kamiyoMint,
-          allocationBps: config.jobs.allocationBps,
-          logger,
-          ...(deps.now ? { now: deps.now } : {}),
-        });
-        return { apyBps: row.calculated_apy_bps?.toString() ?? null };
-      }
-      default:
-        throw new PipelineHalt("run_missing", `unknown job name ${job.name}`);
-    }
-  }
-
   let worker: Worker | null = null;
   let workerConnection: Redis | null = null;
   if (deps.startWorker ?? true) {
     workerConnection = createRedis(deps.redisUrl);
-    worker = new Worker(PIPELINE_QUEUE, processJob, {
+    const processor = createJobProcessor({ pipeline, store, chain, queue, config, logger, ...(deps.now ? { now: deps.now } : {}) });
+    worker = new Worker(PIPELINE_QUEUE, processor, {
       connection: workerConnection,
       prefix,
       concurrency: 1,
