@@ -11,7 +11,7 @@ import { Keypair, VersionedTransaction } from "@solana/web3.js";
 import { QueueEvents } from "bullmq";
 import { createAlerter } from "../../jobs/alerts.ts";
 import { snapshotApy } from "../../jobs/apy.ts";
-import { inspect } from "../../jobs/submit.ts";
+import { inspect } from "../../jobs/steps/money-step.ts";
 import { createRedis, enqueueRun } from "../../jobs/queue.ts";
 import { createJobsRuntime, type JobsRuntime, type JobsRuntimeDeps } from "../../jobs/runtime.ts";
 import { tick } from "../../jobs/scheduler.ts";
