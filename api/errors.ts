@@ -5,7 +5,7 @@
  * stack, address or secret (the log has the details).
  */
 import type { ErrorRequestHandler, RequestHandler } from "express";
-import { errorKind, KamiyoError, type ErrorKind } from "../src/errors.ts";
+import { describeError, errorKind, KamiyoError, type ErrorKind } from "../src/errors.ts";
 import type { Logger } from "../src/log.ts";
 import { HTTP_STATUS, PUBLIC_MESSAGE } from "./http-status.ts";
 
@@ -84,7 +84,10 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
     const status = HTTP_STATUS[kind];
     const code = err instanceof KamiyoError && err.code !== "error" ? err.code : kind;
     if (kind === "internal") logger.error({ err, reqId: req.id, path: req.path }, "unhandled error");
-    else logger.warn({ reason: err instanceof Error ? err.message : String(err), kind, reqId: req.id, path: req.path }, "request failed");
+    else {
+      const cause = err instanceof Error && err.cause !== undefined ? { cause: describeError(err.cause) } : {};
+      logger.warn({ reason: describeError(err), ...cause, kind, reqId: req.id, path: req.path }, "request failed");
+    }
     // The error's own message can name internal hosts and ports: the client gets the kind's public message.
     res.status(status).json({ error: code, message: PUBLIC_MESSAGE[kind] } satisfies ErrorBody);
   };

@@ -13,13 +13,15 @@ import { VerifyError, SettleError } from "@x402/core/types";
 import { toFacilitatorSvmSigner, type FacilitatorSvmSigner } from "@x402/svm";
 import { ExactSvmScheme } from "@x402/svm/exact/facilitator";
 import type { Config } from "../../src/config.ts";
-import { describeError } from "../../src/errors.ts";
+import { describeError, isTransientFailure } from "../../src/errors.ts";
 import { readKeypairFile } from "../../src/solana/keypair-file.ts";
 
 /** The facilitator, or the chain it settles on, cannot be reached. Retrying later can help. */
 export class FacilitatorUnavailableError extends FacilitatorResponseError {
   override name = "FacilitatorUnavailableError";
   readonly operation: string;
+  /** Read by isRetryable (src/errors.ts): the facilitator or its chain may answer a later attempt. */
+  readonly retryable = true;
   constructor(operation: string, detail: string, options?: { cause?: unknown }) {
     super(`payment facilitator unavailable (${operation}): ${detail}`);
     this.operation = operation;
@@ -34,16 +36,16 @@ export interface PaywallFacilitator extends FacilitatorClient {
   readonly describe: string;
 }
 
-const TRANSPORT_CODES = new Set(["ECONNREFUSED", "ECONNRESET", "ENOTFOUND", "EAI_AGAIN", "ETIMEDOUT", "EHOSTUNREACH", "ENETUNREACH", "EPIPE", "UND_ERR_SOCKET", "UND_ERR_CONNECT_TIMEOUT"]);
-
-/** True for an error that means "the other side could not be reached", not "the other side said no". */
+/**
+ * True for an error that means "the other side could not be reached", not "the other side said no": the
+ * shared transient-failure test (socket codes, timeouts), plus what @solana/kit and fetch report instead.
+ */
 export function isTransportError(err: unknown): boolean {
+  if (isTransientFailure(err)) return true;
   let current: unknown = err;
   for (let depth = 0; depth < 6 && current instanceof Error; depth++) {
     if (isSolanaError(current, SOLANA_ERROR__RPC__TRANSPORT_HTTP_ERROR)) return true;
-    const code = (current as { code?: unknown }).code;
-    if (typeof code === "string" && TRANSPORT_CODES.has(code)) return true;
-    if (current.name === "TimeoutError" || current.name === "AbortError") return true;
+    if (current.name === "AbortError") return true;
     if (current instanceof TypeError && current.message === "fetch failed") return true;
     if (current instanceof AggregateError && current.errors.some(isTransportError)) return true;
     current = current.cause;

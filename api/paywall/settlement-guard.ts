@@ -105,6 +105,13 @@ function beforeSettle(g: GuardContext): BeforeSettleHook {
       state.guarded = false;
       return g.duplicate("this payment has already been used; sign a new one");
     }
+    if (outcome === "failed") {
+      // Not an outage that will pass: a payment the ledger refuses is not taken.
+      g.settledKeys.drop(key);
+      state.guarded = false;
+      g.metrics?.rejections.inc({ reason: "ledger_refused" });
+      return { abort: true, reason: "ledger_refused", message: "the payment could not be recorded, so it was not settled" };
+    }
     state.reserved = outcome === "reserved";
     // "unavailable": the ledger cannot be written now. The payment still settles (the content is paid for), guarded
     // against duplicates in this process only, and its row is written once the database is back.

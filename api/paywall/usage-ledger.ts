@@ -1,18 +1,23 @@
 /**
  * The x402_usage ledger as the paywall writes it: a reservation keyed by the payment before settlement
  * (insert-or-abort, so one payment settles once across every API instance), completed with the settlement
- * signature after, deleted when settlement fails. A completion that cannot be written (database down) is
- * kept in memory and retried, so a settled payment still ends up as exactly one row.
+ * signature after, deleted when settlement fails. A completion that cannot be written while the database is
+ * unavailable (isRetryable) is kept in memory and retried, so a settled payment still ends up as exactly one
+ * row; one refused for any other reason is logged for reconciliation from the chain, not retried.
  */
 import type { Kysely } from "kysely";
 import { createUsageRepository, type SettledUsage, type UsageRecord } from "../../src/db/repositories/usage.ts";
 import type { Database } from "../../src/db/schema.ts";
-import { describeError } from "../../src/errors.ts";
+import { describeError, isRetryable } from "../../src/errors.ts";
 import type { Logger } from "../../src/log.ts";
 
 export type { SettledUsage, UsageRecord };
 
-export type ReserveOutcome = "reserved" | "duplicate" | "unavailable";
+/**
+ * "unavailable": the database cannot be reached now (retrying can help), so the payment may settle unreserved;
+ * "failed": the reservation was refused for another reason, so it must not settle.
+ */
+export type ReserveOutcome = "reserved" | "duplicate" | "unavailable" | "failed";
 
 export interface UsageLedgerOptions {
   db: Kysely<Database>;
@@ -48,6 +53,11 @@ export function createUsageLedger(o: UsageLedgerOptions): UsageLedger {
 
   const usage = createUsageRepository(o.db);
   const write = (s: SettledUsage) => usage.complete(s);
+  const unrecordable = (s: SettledUsage, err: unknown) =>
+    o.logger.error(
+      { err: describeError(err), paymentKey: s.paymentKey, signature: s.settlementSignature, payer: s.payer, amount: s.amountCharged.toString() },
+      "x402 usage: settled payment refused by the ledger (retrying cannot help); reconcile it from the chain",
+    );
 
   async function flush(): Promise<void> {
     if (flushing) return flushing;
@@ -57,8 +67,12 @@ export function createUsageLedger(o: UsageLedgerOptions): UsageLedger {
           await write(s);
           pending.delete(key);
         } catch (err) {
-          o.logger.warn({ err: describeError(err), pending: pending.size }, "x402 usage: ledger still unavailable");
-          return;
+          if (isRetryable(err)) {
+            o.logger.warn({ err: describeError(err), pending: pending.size }, "x402 usage: ledger still unavailable");
+            return;
+          }
+          pending.delete(key);
+          unrecordable(s, err);
         }
       }
       o.logger.info("x402 usage: delayed ledger rows written");
@@ -74,7 +88,7 @@ export function createUsageLedger(o: UsageLedgerOptions): UsageLedger {
         return (await usage.reserve(r)) ? "reserved" : "duplicate";
       } catch (err) {
         o.logger.error({ err: describeError(err) }, "x402 usage: cannot reserve the payment in the ledger");
-        return "unavailable";
+        return isRetryable(err) ? "unavailable" : "failed";
       }
     },
     async isSettled(paymentKey) {
@@ -88,6 +102,7 @@ export function createUsageLedger(o: UsageLedgerOptions): UsageLedger {
       try {
         await write(s);
       } catch (err) {
+        if (!isRetryable(err)) return unrecordable(s, err);
         if (pending.size >= maxPending) {
           const [oldestKey, oldest] = pending.entries().next().value!;
           pending.delete(oldestKey);

@@ -4,6 +4,7 @@ import type { Kysely } from "kysely";
 import type { Database } from "../../src/db/schema.ts";
 import type { Logger } from "../../src/log.ts";
 import { describeError } from "../../src/errors.ts";
+import { HTTP_STATUS } from "../http-status.ts";
 import { readIndexerStatus } from "../indexer-status.ts";
 
 export function healthRoutes(deps: { db: Kysely<Database>; logger: Logger }): Router {
@@ -22,16 +23,16 @@ export function healthRoutes(deps: { db: Kysely<Database>; logger: Logger }): Ro
       status = await readIndexerStatus(deps.db);
     } catch (err) {
       deps.logger.warn({ reason: describeError(err) }, "readiness: cannot read the indexer status");
-      res.status(503).json({ ready: false, reason: "the database is unavailable" });
+      res.status(HTTP_STATUS.unavailable).json({ ready: false, reason: "the database is unavailable" });
       return;
     }
     if (status === null) {
-      res.status(503).json({ ready: false, reason: "the indexer has not reported a status yet" });
+      res.status(HTTP_STATUS.unavailable).json({ ready: false, reason: "the indexer has not reported a status yet" });
       return;
     }
     const s = status.snapshot;
     if (s.backfillCompletedAt === null) {
-      res.status(503).json({ ready: false, reason: "the first backfill has not completed", statusUpdatedAt: s.updatedAt });
+      res.status(HTTP_STATUS.unavailable).json({ ready: false, reason: "the first backfill has not completed", statusUpdatedAt: s.updatedAt });
       return;
     }
     res.json({ ready: true, backfillCompletedAt: s.backfillCompletedAt, backfillSlot: s.backfillSlot, statusUpdatedAt: s.updatedAt });
