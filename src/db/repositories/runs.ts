@@ -5,7 +5,7 @@
  * reloads the row instead of acting twice. Amounts are bigint (NUMERIC(20,0)).
  */
 import { sql, type Kysely, type Selectable, type Transaction } from "kysely";
-import { TERMINAL_STATUSES } from "../../domain/run-states.ts";
+import { checkMove, RUN_TRANSITIONS, TERMINAL_STATUSES } from "../../domain/run-states.ts";
 import type {
   Database,
   JsonValue,
@@ -73,7 +73,10 @@ export interface BuybackRecord {
 export function createRunsRepository(db: Kysely<Database>) {
   const getRun = (id: bigint) => runColumns(db).where("id", "=", id).executeTakeFirst() as Promise<RunRow | undefined>;
 
-  /** CAS of the run's status inside `trx`; true when this caller made the change. */
+  /**
+   * CAS of the run's status inside `trx`, only along edges of the run-state table (a move the table
+   * refuses is a bug and throws before any SQL); true when this caller made the change.
+   */
   async function moveRun(
     trx: Transaction<Database>,
     id: bigint,
@@ -81,6 +84,7 @@ export function createRunsRepository(db: Kysely<Database>) {
     to: PipelineStatus,
     patch: Partial<Omit<PipelineRunsTable, "id" | "run_date" | "window_start" | "window_end" | "created_at" | "updated_at" | "status">> = {},
   ): Promise<boolean> {
+    checkMove(from, to);
     const result = await trx
       .updateTable("pipeline_runs")
       .set({ ...patch, status: to, updated_at: sql`now()` })
@@ -143,7 +147,8 @@ export function createRunsRepository(db: Kysely<Database>) {
     async allocate(run: RunRow, a: AllocationInput): Promise<boolean> {
       return db.transaction().execute(async (trx) => {
         const skip = a.allocation === 0n;
-        const moved = await moveRun(trx, run.id, ["scheduled"], skip ? "skipped" : "allocated", {
+        const move = skip ? RUN_TRANSITIONS.skip : RUN_TRANSITIONS.allocate;
+        const moved = await moveRun(trx, run.id, move.from, move.to, {
           revenue_micro_usdc: a.revenue,
           allocation_bps: a.allocationBps,
           allocation_micro_usdc: a.allocation,
@@ -226,7 +231,7 @@ export function createRunsRepository(db: Kysely<Database>) {
     /** The swap landed: the transaction, the buyback row and swap_signed -> swapped, all or nothing. */
     async recordBuyback(run: RunRow, tx: StoredTx, b: BuybackRecord): Promise<boolean> {
       return db.transaction().execute(async (trx) => {
-        const moved = await moveRun(trx, run.id, ["swap_signed"], "swapped", {
+        const moved = await moveRun(trx, run.id, RUN_TRANSITIONS.swapLanded.from, RUN_TRANSITIONS.swapLanded.to, {
           usdc_spent: b.usdcSpent,
           kamiyo_bought: b.kamiyoBought,
         });
@@ -254,7 +259,7 @@ export function createRunsRepository(db: Kysely<Database>) {
     /** The funding landed: the transaction, the funding row and fund_signed -> funded, all or nothing. */
     async recordFunding(run: RunRow, tx: StoredTx, f: { amount: bigint; pool: string; vault: string }): Promise<boolean> {
       return db.transaction().execute(async (trx) => {
-        if (!(await moveRun(trx, run.id, ["fund_signed"], "funded", { kamiyo_funded: f.amount }))) return false;
+        if (!(await moveRun(trx, run.id, RUN_TRANSITIONS.fundLanded.from, RUN_TRANSITIONS.fundLanded.to, { kamiyo_funded: f.amount }))) return false;
         await markLanded(trx, tx.id);
         const allocationId = await allocationOf(trx, run.id);
         await trx
@@ -275,7 +280,7 @@ export function createRunsRepository(db: Kysely<Database>) {
     /** funded -> done, closing the allocation with the funding transaction. */
     async finish(run: RunRow): Promise<boolean> {
       return db.transaction().execute(async (trx) => {
-        if (!(await moveRun(trx, run.id, ["funded"], "done"))) return false;
+        if (!(await moveRun(trx, run.id, RUN_TRANSITIONS.finish.from, RUN_TRANSITIONS.finish.to))) return false;
         const funding = await trx
           .selectFrom("staking_pool_fundings")
           .select("tx_hash")
