@@ -8,14 +8,15 @@ import { createApyRepository } from "../src/db/repositories/apy.ts";
 import { createLedgerRepository } from "../src/db/repositories/ledger.ts";
 import { createUsageRepository } from "../src/db/repositories/usage.ts";
 import type { Database } from "../src/db/schema.ts";
+import { trailingDays } from "../src/domain/utc-day.ts";
 
 const str = (v: bigint | null | undefined) => (v === null || v === undefined ? null : v.toString());
 
 export async function dashboardMetrics(db: Kysely<Database>, now: Date = new Date()) {
   const usage = createUsageRepository(db);
   const ledgerRepo = createLedgerRepository(db);
-  const since = new Date(now.getTime() - 30 * 86_400_000);
-  const window = { start: since, end: now };
+  const window = trailingDays(now, 30);
+  const since = window.start;
   const revenue = await usage.totals(window);
   const allocated = await ledgerRepo.allocatedSince(since);
   const tiers = await usage.revenueByTier(window);
