@@ -27,6 +27,8 @@ export interface JobsPluginDeps {
   /** The pipeline queue (jobs/queue.ts createPipelineQueue); its connection is the caller's to close. */
   queue: Queue;
   logger?: Logger;
+  /** The dashboard's clock (its window is the 30 days before now). */
+  now?: () => Date;
 }
 
 export function createJobsPlugin(deps: JobsPluginDeps): (app: Express) => void {
@@ -43,7 +45,7 @@ export function createJobsPlugin(deps: JobsPluginDeps): (app: Express) => void {
 
     app.get(DASHBOARD_PATH, auth, async (_req, res, next) => {
       try {
-        res.json(await dashboardMetrics(deps.db));
+        res.json(await dashboardMetrics(deps.db, deps.now?.() ?? new Date()));
       } catch (err) {
         next(err);
       }

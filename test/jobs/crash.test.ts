@@ -10,8 +10,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Boundary } from "../../jobs/pipeline.ts";
 import { createPipelineQueue, createRedis, enqueueRun } from "../../jobs/queue.ts";
 import { createRunStore } from "../../jobs/runs.ts";
-import { addUtcDays, lastClosedUtcDay, utcDayWindow } from "../../src/domain/utc-day.ts";
-import { PRICE, REDIS_URL, startHarness, type Harness } from "./harness.ts";
+import { addUtcDays, utcDayWindow } from "../../src/domain/utc-day.ts";
+import { PRICE, REDIS_URL, startHarness, TEST_NOW, YESTERDAY, type Harness } from "./harness.ts";
 import { waitFor } from "../kit/wait-for.ts";
 
 const CHILD = fileURLToPath(new URL("./fixtures/worker-child.ts", import.meta.url));
@@ -33,7 +33,7 @@ interface Child {
 
 function spawnWorker(h: Harness, crashAt?: Boundary): Promise<Child> {
   const proc = spawn(process.execPath, [CHILD], {
-    env: { ...process.env, ...h.env, TEST_SCHEMA: h.schema.schema, QUEUE_PREFIX: h.prefix, ...(crashAt ? { CRASH_AT: crashAt } : {}) },
+    env: { ...process.env, ...h.env, TEST_SCHEMA: h.schema.schema, QUEUE_PREFIX: h.prefix, TEST_NOW: TEST_NOW.toISOString(), ...(crashAt ? { CRASH_AT: crashAt } : {}) },
     stdio: ["ignore", "pipe", "pipe"],
   });
   let out = "";
@@ -68,8 +68,7 @@ async function stop(child: Child): Promise<void> {
 describe("a worker killed at every step boundary", () => {
   let h: Harness;
   const children: Child[] = [];
-  const last = lastClosedUtcDay(new Date());
-  const days = BOUNDARIES.map((_, i) => addUtcDays(last, i - BOUNDARIES.length + 1));
+  const days = BOUNDARIES.map((_, i) => addUtcDays(YESTERDAY, i - BOUNDARIES.length + 1));
 
   beforeAll(async () => {
     h = await startHarness();

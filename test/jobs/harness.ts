@@ -11,12 +11,19 @@ import { getAssociatedTokenAddressSync, TOKEN_2022_PROGRAM_ID, TOKEN_PROGRAM_ID 
 import { Connection, PublicKey } from "@solana/web3.js";
 import { Redis } from "ioredis";
 import type { Config } from "../../src/config.ts";
-import { utcDayWindow } from "../../src/domain/utc-day.ts";
+import { lastClosedUtcDay, utcDayWindow } from "../../src/domain/utc-day.ts";
 import { stakingAddresses } from "../../src/solana/instructions.ts";
 import { withFreshSchema, type FreshSchema } from "../kit/db.ts";
 import { startTestLocalnet, type SeededTestLocalnet } from "../kit/localnet.ts";
 
 export const REDIS_URL = process.env.REDIS_URL ?? "redis://127.0.0.1:6379";
+/**
+ * The jobs tests' clock, passed as `now` wherever the code takes one: fixed, so a test run that crosses
+ * midnight UTC (or runs on any other day) sees the same "yesterday" as the pipeline it drives.
+ */
+export const TEST_NOW = new Date("2026-03-15T12:00:00.000Z");
+export const now = (): Date => TEST_NOW;
+export const YESTERDAY = lastClosedUtcDay(TEST_NOW);
 /** 0.02 USDC per KAMIYO. */
 export const PRICE = 20_000n;
 const USDC = 1_000_000n;

@@ -8,17 +8,16 @@ import { createJobsPlugin } from "../../jobs/plugin.ts";
 import { createJobsRuntime, type JobsRuntime, type JobsRuntimeDeps } from "../../jobs/runtime.ts";
 import { JOB, runJobId } from "../../jobs/queue.ts";
 import { tick } from "../../jobs/scheduler.ts";
-import { addUtcDays, lastClosedUtcDay } from "../../src/domain/utc-day.ts";
+import { addUtcDays } from "../../src/domain/utc-day.ts";
 import { createLogger } from "../../src/log.ts";
 import { ADMIN_KEY, startTestApi, type TestApi } from "../api/harness.ts";
-import { PRICE, REDIS_URL, startHarness, type Harness } from "./harness.ts";
+import { now, PRICE, REDIS_URL, startHarness, YESTERDAY, type Harness } from "./harness.ts";
 import { waitFor } from "../kit/wait-for.ts";
 
 const logger = createLogger({ level: "silent" });
-const YESTERDAY = lastClosedUtcDay(new Date());
 
 function runtimeFor(h: Harness, extra: Partial<JobsRuntimeDeps> = {}): Promise<JobsRuntime> {
-  return createJobsRuntime({ db: h.schema.db, redisUrl: REDIS_URL, prefix: h.prefix, config: h.config, logger, pollMs: 20, resendMs: 200, lockDurationMs: 5_000, stalledIntervalMs: 2_000, ...extra });
+  return createJobsRuntime({ db: h.schema.db, redisUrl: REDIS_URL, prefix: h.prefix, config: h.config, logger, pollMs: 20, resendMs: 200, lockDurationMs: 5_000, stalledIntervalMs: 2_000, now, ...extra });
 }
 
 describe("scheduling", () => {
@@ -45,7 +44,7 @@ describe("scheduling", () => {
       await rt.setup();
     }
     const [a, b] = runtimes as [JobsRuntime, JobsRuntime];
-    await Promise.all([tick({ store: a.store, queue: a.queue, logger }), tick({ store: b.store, queue: b.queue, logger })]);
+    await Promise.all([tick({ store: a.store, queue: a.queue, logger, now }), tick({ store: b.store, queue: b.queue, logger, now })]);
     expect((await a.queue.getJobSchedulers()).map((s) => s.key).sort()).toEqual(["apy-snapshot", "pipeline-daily"]);
 
     await waitFor("all runs finished", async () => (await a.store.openRuns()).length === 0 && (await a.store.listRuns()).length === 4, { timeoutMs: 40_000 });
@@ -78,7 +77,7 @@ describe("the queue UI and the dashboard", () => {
   beforeEach(async () => {
     h = await startHarness();
     rt = await runtimeFor(h);
-    api = await startTestApi({ schema: h.schema, env: { LOG_LEVEL: "silent" }, plugins: [createJobsPlugin({ db: h.schema.db, adminKey: ADMIN_KEY, queue: rt.queue })] });
+    api = await startTestApi({ schema: h.schema, env: { LOG_LEVEL: "silent" }, plugins: [createJobsPlugin({ db: h.schema.db, adminKey: ADMIN_KEY, queue: rt.queue, now })] });
   });
   afterEach(async () => {
     await api.close();
@@ -106,7 +105,7 @@ describe("the queue UI and the dashboard", () => {
 
   it("spends nothing when an operator retries, re-adds or edits a completed run's job", { timeout: 60_000 }, async () => {
     await h.addRevenue(YESTERDAY, [1_000_000n]);
-    await tick({ store: rt.store, queue: rt.queue, logger });
+    await tick({ store: rt.store, queue: rt.queue, logger, now });
     const run = (await rt.store.getRunByDate(YESTERDAY))!;
     await waitFor("run done", async () => (await rt.store.getRun(run.id))!.status === "done", { timeoutMs: 30_000 });
     const jobId = runJobId(run.id);
@@ -149,7 +148,7 @@ describe("the queue UI and the dashboard", () => {
   it("reports revenue, discounts by tier, staking totals and APY history", { timeout: 60_000 }, async () => {
     await h.addRevenue(YESTERDAY, [900_000n, 450_000n], "gold");
     await h.addRevenue(YESTERDAY, [1_000_000n]);
-    await tick({ store: rt.store, queue: rt.queue, logger });
+    await tick({ store: rt.store, queue: rt.queue, logger, now });
     const run = (await rt.store.getRunByDate(YESTERDAY))!;
     await waitFor("run done", async () => (await rt.store.getRun(run.id))!.status === "done", { timeoutMs: 30_000 });
     await rt.queue.add(JOB.apy, {});

@@ -16,13 +16,12 @@ import { createRedis, enqueueRun } from "../../jobs/queue.ts";
 import { createJobsRuntime, type JobsRuntime, type JobsRuntimeDeps } from "../../jobs/runtime.ts";
 import { tick } from "../../jobs/scheduler.ts";
 import { allocationOf, impliedApy } from "../../src/domain/allocation.ts";
-import { addUtcDays, lastClosedUtcDay, utcDayWindow } from "../../src/domain/utc-day.ts";
+import { addUtcDays, utcDayWindow } from "../../src/domain/utc-day.ts";
 import { createLogger } from "../../src/log.ts";
-import { PRICE, REDIS_URL, startAlertSink, startHarness, type Harness } from "./harness.ts";
+import { now, PRICE, REDIS_URL, startAlertSink, startHarness, YESTERDAY, type Harness } from "./harness.ts";
 import { waitFor } from "../kit/wait-for.ts";
 
 const logger = createLogger({ level: "silent" });
-const YESTERDAY = lastClosedUtcDay(new Date());
 
 async function runtimeFor(h: Harness, extra: Partial<JobsRuntimeDeps> = {}): Promise<JobsRuntime> {
   return createJobsRuntime({
@@ -35,6 +34,7 @@ async function runtimeFor(h: Harness, extra: Partial<JobsRuntimeDeps> = {}): Pro
     resendMs: 200,
     lockDurationMs: 5_000,
     stalledIntervalMs: 2_000,
+    now,
     ...extra,
   });
 }
@@ -56,7 +56,7 @@ describe("the revenue pipeline", () => {
     await h.addRevenue(addUtcDays(YESTERDAY, 1), [5_000_000n]); // today: not yet closed, not counted
     rt = await runtimeFor(h, { startWorker: false });
     const usdcBefore = await h.tokenBalance(h.adminUsdc);
-    await tick({ store: rt.store, queue: rt.queue, logger });
+    await tick({ store: rt.store, queue: rt.queue, logger, now });
     const run = (await rt.store.getRunByDate(YESTERDAY))!;
     expect(await rt.pipeline.processRun(run.id)).toBe("done");
 
@@ -94,7 +94,7 @@ describe("the revenue pipeline", () => {
     await h.addRevenue(before, [1_000_000n]);
     await h.addRevenue(YESTERDAY, [1_000_000n]);
     rt = await runtimeFor(h, { startWorker: false });
-    await tick({ store: rt.store, queue: rt.queue, logger });
+    await tick({ store: rt.store, queue: rt.queue, logger, now });
     for (const day of [before, YESTERDAY]) expect(await rt.pipeline.processRun((await rt.store.getRunByDate(day))!.id)).toBe("done");
     expect((await h.landed(h.liquidityUsdc)).ok).toHaveLength(2);
     expect((await h.landed(h.rewardVault)).ok).toHaveLength(2);
@@ -103,7 +103,7 @@ describe("the revenue pipeline", () => {
 
   it("skips a day without revenue and freezes the allocation once computed", async () => {
     rt = await runtimeFor(h, { startWorker: false });
-    await tick({ store: rt.store, queue: rt.queue, logger });
+    await tick({ store: rt.store, queue: rt.queue, logger, now });
     const run = (await rt.store.getRunByDate(YESTERDAY))!;
     expect(await rt.pipeline.processRun(run.id)).toBe("skipped");
     // A late row changes nothing: the allocation was frozen.
@@ -168,7 +168,7 @@ describe("the revenue pipeline", () => {
       try {
         await events.waitUntilReady();
         const failed = new Promise<string>((resolve) => events.on("failed", ({ jobId }) => resolve(jobId)));
-        await tick({ store: rt.store, queue: rt.queue, logger });
+        await tick({ store: rt.store, queue: rt.queue, logger, now });
         const jobId = await failed;
         const job = (await rt.queue.getJob(jobId))!;
         expect(job.attemptsMade).toBe(1); // no retries
@@ -203,7 +203,7 @@ describe("the revenue pipeline", () => {
     await h.addRevenue(YESTERDAY, [1_000_000n]);
     h.net.chain.setAccount(h.admin.toBase58(), { lamports: 1_000_000n });
     rt = await runtimeFor(h);
-    await tick({ store: rt.store, queue: rt.queue, logger });
+    await tick({ store: rt.store, queue: rt.queue, logger, now });
     const run = (await rt.store.getRunByDate(YESTERDAY))!;
     await waitFor("run failed", async () => (await rt!.store.getRun(run.id))!.status === "failed", { timeoutMs: 30_000 });
     expect((await rt.store.getRun(run.id))!.error).toMatch(/^insufficient_sol: admin wallet holds 1000000 lamports/);
@@ -220,7 +220,7 @@ describe("the revenue pipeline", () => {
     const sink = await startAlertSink();
     try {
       rt = await runtimeFor(h, { admin: outsider, alerter: createAlerter({ webhookUrl: sink.url, logger }) });
-      await tick({ store: rt.store, queue: rt.queue, logger });
+      await tick({ store: rt.store, queue: rt.queue, logger, now });
       const run = (await rt.store.getRunByDate(YESTERDAY))!;
       await waitFor("run failed", async () => (await rt!.store.getRun(run.id))!.status === "failed", { timeoutMs: 30_000 });
       const failed = (await rt.store.getRun(run.id))!;
@@ -245,7 +245,7 @@ describe("the revenue pipeline", () => {
         if (name === "swap.beforeSend" && crash) throw new Error("simulated crash before send");
       },
     });
-    await tick({ store: rt.store, queue: rt.queue, logger });
+    await tick({ store: rt.store, queue: rt.queue, logger, now });
     const run = (await rt.store.getRunByDate(YESTERDAY))!;
     await expect(rt.pipeline.processRun(run.id)).rejects.toThrow(/simulated crash/);
     const [stored] = await rt.store.listTxs(run.id);
@@ -270,7 +270,7 @@ describe("the revenue pipeline", () => {
         if (name === "swap.beforeSend" && crash) throw new Error("simulated crash before send");
       },
     });
-    await tick({ store: rt.store, queue: rt.queue, logger });
+    await tick({ store: rt.store, queue: rt.queue, logger, now });
     const run = (await rt.store.getRunByDate(YESTERDAY))!;
     await expect(rt.pipeline.processRun(run.id)).rejects.toThrow(/simulated crash/);
     const [stored] = await rt.store.listTxs(run.id);
@@ -295,9 +295,9 @@ describe("the revenue pipeline", () => {
     await h.addRevenue(YESTERDAY, [2_000_000n]);
     await h.addRevenue(addUtcDays(YESTERDAY, -3), [1_000_000n]);
     rt = await runtimeFor(h, { startWorker: false });
-    await tick({ store: rt.store, queue: rt.queue, logger });
+    await tick({ store: rt.store, queue: rt.queue, logger, now });
     for (const r of await rt.store.openRuns()) await rt.pipeline.processRun(r.id);
-    const row = await snapshotApy({ store: rt.store, chain: rt.chain, programId: h.config.solana.programId, kamiyoMint: h.config.solana.kamiyoMint, allocationBps: 3000, logger });
+    const row = await snapshotApy({ store: rt.store, chain: rt.chain, programId: h.config.solana.programId, kamiyoMint: h.config.solana.kamiyoMint, allocationBps: 3000, logger, now });
     const totalStaked = h.net.seed!.wallets.reduce((s, w) => s + w.staked, 0n);
     const expected = impliedApy({ windowRevenueMicroUsdc: 3_000_000n, allocationBps: 3000, priceUsdcSpent: 600_000n, priceKamiyoBought: (600_000n * 10n ** 9n) / PRICE, totalStaked });
     expect(row).toMatchObject({
