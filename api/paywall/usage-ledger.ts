@@ -10,6 +10,7 @@ import { createUsageRepository, type SettledUsage, type UsageRecord } from "../.
 import type { Database } from "../../src/db/schema.ts";
 import { describeError, isRetryable } from "../../src/errors.ts";
 import type { Logger } from "../../src/log.ts";
+import { createDelayedCompletions } from "./delayed-completions.ts";
 
 export type { SettledUsage, UsageRecord };
 
@@ -43,44 +44,12 @@ export interface UsageLedger {
 }
 
 export function createUsageLedger(o: UsageLedgerOptions): UsageLedger {
-  const maxPending = o.maxPending ?? 10_000;
-  const pending = new Map<string, SettledUsage>();
-  let flushing: Promise<void> | null = null;
+  const usage = createUsageRepository(o.db);
+  const delayed = createDelayedCompletions({ write: (s) => usage.complete(s), logger: o.logger, maxPending: o.maxPending ?? 10_000 });
   const timer = setInterval(() => {
-    if (pending.size > 0) void flush();
+    if (delayed.size > 0) void delayed.flush();
   }, o.retryIntervalMs ?? 5_000);
   timer.unref();
-
-  const usage = createUsageRepository(o.db);
-  const write = (s: SettledUsage) => usage.complete(s);
-  const unrecordable = (s: SettledUsage, err: unknown) =>
-    o.logger.error(
-      { err: describeError(err), paymentKey: s.paymentKey, signature: s.settlementSignature, payer: s.payer, amount: s.amountCharged.toString() },
-      "x402 usage: settled payment refused by the ledger (retrying cannot help); reconcile it from the chain",
-    );
-
-  async function flush(): Promise<void> {
-    if (flushing) return flushing;
-    flushing = (async () => {
-      for (const [key, s] of pending) {
-        try {
-          await write(s);
-          pending.delete(key);
-        } catch (err) {
-          if (isRetryable(err)) {
-            o.logger.warn({ err: describeError(err), pending: pending.size }, "x402 usage: ledger still unavailable");
-            return;
-          }
-          pending.delete(key);
-          unrecordable(s, err);
-        }
-      }
-      o.logger.info("x402 usage: delayed ledger rows written");
-    })().finally(() => {
-      flushing = null;
-    });
-    return flushing;
-  }
 
   return {
     async reserve(r) {
@@ -100,22 +69,9 @@ export function createUsageLedger(o: UsageLedgerOptions): UsageLedger {
     },
     async complete(s) {
       try {
-        await write(s);
+        await usage.complete(s);
       } catch (err) {
-        if (!isRetryable(err)) return unrecordable(s, err);
-        if (pending.size >= maxPending) {
-          const [oldestKey, oldest] = pending.entries().next().value!;
-          pending.delete(oldestKey);
-          o.logger.error(
-            { paymentKey: oldestKey, signature: oldest.settlementSignature, payer: oldest.payer, amount: oldest.amountCharged.toString() },
-            "x402 usage: dropped a delayed ledger row (too many pending); reconcile it from the chain",
-          );
-        }
-        pending.set(s.paymentKey, s);
-        o.logger.error(
-          { err: describeError(err), paymentKey: s.paymentKey, signature: s.settlementSignature, pending: pending.size },
-          "x402 usage: settled payment not yet recorded; will retry",
-        );
+        delayed.failed(s, err);
       }
     },
     async release(paymentKey) {
@@ -126,19 +82,12 @@ export function createUsageLedger(o: UsageLedgerOptions): UsageLedger {
         o.logger.error({ err: describeError(err), paymentKey }, "x402 usage: cannot release a failed payment's reservation");
       }
     },
-    pendingCompletions: () => pending.size,
-    flush,
+    pendingCompletions: () => delayed.size,
+    flush: () => delayed.flush(),
     async close() {
       clearInterval(timer);
-      if (pending.size > 0) await flush();
-      if (pending.size > 0) {
-        for (const s of pending.values()) {
-          o.logger.error(
-            { paymentKey: s.paymentKey, signature: s.settlementSignature, payer: s.payer, amount: s.amountCharged.toString() },
-            "x402 usage: settled payment never recorded (database unavailable at shutdown); reconcile it from the chain",
-          );
-        }
-      }
+      if (delayed.size > 0) await delayed.flush();
+      delayed.abandon();
     },
   };
 }
