@@ -1,10 +1,12 @@
-/** Rows the indexer would write, put in directly so route tests control every field. */
+/** What the indexer would have written, for route tests: stakes through its write path, its status snapshot. */
 import { Keypair } from "@solana/web3.js";
 import type { Kysely } from "kysely";
 import type { IndexerStatusSnapshot } from "../../indexer/contracts.ts";
 import type { Database } from "../../src/db/schema.ts";
 import { stakePoolPda } from "../../src/solana/program.ts";
-import type { Config } from "../../src/config.ts";
+import { STAKING_PROGRAM_PLACEHOLDER_ID, type Config } from "../../src/config.ts";
+import type { DiscountTier } from "../../src/domain/tiers.ts";
+import { createStakeSeeder } from "../kit/stakes.ts";
 
 export const KAMIYO = 10n ** 9n;
 
@@ -25,31 +27,17 @@ export interface StakeRow {
   address?: string;
 }
 
+/**
+ * The tier table the stakes are written with: deliberately not what the configured tiers give (every row says
+ * "stored-tier", 1 bps), so a route that answers the configured tier shows it derives the tier itself.
+ */
+const STORED_TIERS: readonly DiscountTier[] = [{ name: "stored-tier", minStake: 0n, discountBps: 1, priority: "standard" }];
+
+/** Writes the stake through the indexer's write path; resolves with its account address. */
 export async function insertStake(db: Kysely<Database>, r: StakeRow): Promise<string> {
-  const cooldown = r.cooldown ?? 0n;
-  const cooldownEnd = r.cooldownEnd ?? null;
-  const effective = r.closed ? 0n : cooldownEnd === null ? r.staked : r.staked - cooldown;
-  const address = r.address ?? randomAddress();
-  await db
-    .insertInto("stakes")
-    .values({
-      address,
-      owner: r.owner,
-      pool: r.pool,
-      staked_amount: r.staked,
-      cooldown_amount: cooldown,
-      cooldown_end: cooldownEnd,
-      effective_stake: effective,
-      // Deliberately not what the configured tiers give: the API must derive the tier itself.
-      discount_tier: "stored-tier",
-      discount_bps: 1,
-      program_tier: 0,
-      slot: r.slot,
-      commitment: "confirmed",
-      closed: r.closed ?? false,
-    })
-    .execute();
-  return address;
+  const seeder = createStakeSeeder({ db, programId: STAKING_PROGRAM_PLACEHOLDER_ID, tiers: STORED_TIERS });
+  const { addresses } = await seeder.put(r);
+  return addresses[0]!;
 }
 
 export function snapshot(overrides: Partial<IndexerStatusSnapshot> = {}): IndexerStatusSnapshot {

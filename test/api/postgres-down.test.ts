@@ -11,7 +11,7 @@ import { createRevenuePlugin } from "../../api/revenue/plugin.ts";
 import { createJobsPlugin, createPipelineQueue, createRedis, DASHBOARD_PATH } from "../../jobs/index.ts";
 import { createDatabase, type DatabaseHandle } from "../../src/db/database.ts";
 import { withFreshSchema, type FreshSchema } from "../kit/db.ts";
-import { startTcpProxy, type TcpProxy } from "../paywall/tcp-proxy.ts";
+import { startTcpProxy, type TcpProxy } from "../kit/tcp-proxy.ts";
 import { randomAddress } from "./fixtures.ts";
 import { ADMIN_KEY, startTestApi, type TestApi } from "./harness.ts";
 

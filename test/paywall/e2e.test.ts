@@ -210,7 +210,9 @@ describe("stake changes", () => {
     expect((await quote(w.address)).body.price.amount).toBe(PREMIUM_PRICE.toString());
     await h.setStake(w.address, 1_200_000n * 10n ** 9n, 1_000n);
     await expect.poll(async () => (await quote(w.address)).body.price.amount, { timeout: 5_000 }).toBe("70000");
-    // An out-of-order notice for an older slot changes nothing.
+    // An out-of-order read for an older slot changes nothing: the write path refuses it, so neither the row nor
+    // a notice changes (the tier cache's own guard against a late notice is in tier-cache.test.ts). That
+    // nothing arrives can only be seen after a bounded wait.
     await h.setStake(w.address, 0n, 999n);
     await new Promise((r) => setTimeout(r, 300));
     expect((await quote(w.address)).body.price.amount).toBe("70000");

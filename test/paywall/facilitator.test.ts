@@ -11,7 +11,7 @@ import { createInProcessFacilitator } from "../../api/paywall/index.ts";
 import { readKeypairFile } from "../../src/solana/keypair-file.ts";
 import type { Network } from "@x402/core/types";
 import { PREMIUM_PRICE, startPaywallHarness, type PaywallHarness } from "./harness.ts";
-import { startTcpProxy, type TcpProxy } from "./tcp-proxy.ts";
+import { startTcpProxy, type TcpProxy } from "../kit/tcp-proxy.ts";
 
 const premium = (h: PaywallHarness) => `${h.url}/api/premium`;
 

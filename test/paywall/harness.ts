@@ -4,8 +4,7 @@
  * ephemeral port. Clients are the real @x402/fetch wrapper with the exact SVM client scheme pointed at the
  * local RPC. `close()` stops everything and removes the schema and the state directory.
  */
-import { mkdtemp, readFile, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { getAssociatedTokenAddressSync } from "@solana/spl-token";
 import { PublicKey } from "@solana/web3.js";
@@ -16,16 +15,16 @@ import { decodePaymentRequiredHeader, encodePaymentSignatureHeader } from "@x402
 import { ExactSvmScheme } from "@x402/svm/exact/client";
 import { sql } from "kysely";
 import { Registry } from "prom-client";
-import { STAKE_CHANGES_CHANNEL, type StakeChangeNotice } from "../../indexer/contracts.ts";
 import { createIndexer } from "../../indexer/index.ts";
 import { createPaywallPlugin, type PaywallDeps, type PaywallPlugin } from "../../api/paywall/index.ts";
-import { STAKING_PROGRAM_PLACEHOLDER_ID, type Config } from "../../src/config.ts";
-import { tierFor } from "../../src/domain/tiers.ts";
-import { startLocalnet, type Localnet } from "../../localnet/server.ts";
+import type { Config } from "../../src/config.ts";
+import type { Localnet } from "../../localnet/server.ts";
 import type { DemoWallet } from "../../localnet/seed-demo.ts";
 import { createLogger } from "../../src/log.ts";
-import { userStakePda } from "../../src/solana/program.ts";
 import { withFreshSchema, type FreshSchema } from "../kit/db.ts";
+import { startTestLocalnet } from "../kit/localnet.ts";
+import { createStakeSeeder } from "../kit/stakes.ts";
+import { waitFor } from "../kit/wait-for.ts";
 import { startTestApi, testConfig, type TestApi } from "../api/harness.ts";
 import { FAST } from "../indexer/helpers/indexer.ts";
 
@@ -47,7 +46,7 @@ export interface PaywallHarness {
   /** A signed PAYMENT-SIGNATURE header for `name`, made from the route's current quote, not sent. */
   signedPayment(name: string, path?: string, headers?: Record<string, string>): Promise<string>;
   usdcBalance(owner: string): Promise<bigint>;
-  /** Writes a `stakes` row change for `owner` and sends the indexer's notice, as the indexer does. */
+  /** `owner` now stakes `effective` (no cooldown), read at `slot`: applied by the indexer's write path. */
   setStake(owner: string, effective: bigint, slot: bigint): Promise<void>;
   usageRows(): Promise<Array<Record<string, unknown>>>;
   close(): Promise<void>;
@@ -59,7 +58,7 @@ export interface HarnessOptions {
   deps?: (deps: PaywallDeps, chain: Localnet) => PaywallDeps | Promise<PaywallDeps>;
   /** Wait for the tier cache (default true). */
   waitForTiers?: boolean;
-  /** Fill `stakes` with the real indexer following the chain, instead of writing the demo stakes directly. */
+  /** Fill `stakes` with the real indexer following the chain, instead of seeding the demo stakes through its write path. */
   indexer?: boolean;
 }
 
@@ -71,16 +70,15 @@ async function rpc<T>(url: string, method: string, params: unknown[]): Promise<T
 }
 
 export async function startPaywallHarness(options: HarnessOptions = {}): Promise<PaywallHarness> {
-  const stateDir = await mkdtemp(join(tmpdir(), "kamiyo-paywall-"));
   const logger = createLogger({ level: "silent" });
-  const cleanups: Array<() => Promise<unknown>> = [() => rm(stateDir, { recursive: true, force: true })];
+  const cleanups: Array<() => Promise<unknown>> = [];
   const cleanup = async () => {
     for (const c of cleanups.reverse()) await c().catch(() => undefined);
   };
   try {
-    const chain = await startLocalnet({ host: "127.0.0.1", rpcPort: 0, slotMs: 100, seedDemo: true, stateDir, programId: STAKING_PROGRAM_PLACEHOLDER_ID, logger });
+    const chain = await startTestLocalnet({ slotMs: 100, logger });
     cleanups.push(() => chain.close());
-    const seed = chain.seed!;
+    const seed = chain.seed;
     const schema = await withFreshSchema();
     cleanups.push(() => schema.close());
 
@@ -91,39 +89,29 @@ export async function startPaywallHarness(options: HarnessOptions = {}): Promise
       ...options.env,
     };
     const config = testConfig(env);
+    const seeder = createStakeSeeder({ db: schema.db, programId: seed.programId, tiers: config.tiers });
     if (options.indexer) {
       const indexer = createIndexer({ config, db: schema.db, pool: schema.pool, logger, registry: new Registry(), options: FAST });
       await indexer.start();
       cleanups.push(() => indexer.stop());
       const staked = seed.wallets.filter((w) => w.staked > 0n).length;
-      const deadline = Date.now() + 15_000;
-      while ((await schema.db.selectFrom("stakes").select("address").execute()).length < staked) {
-        if (Date.now() > deadline) throw new Error("the indexer did not backfill the demo stakes within 15 s");
-        await new Promise((r) => setTimeout(r, 50));
-      }
-    }
-    for (const w of options.indexer ? [] : seed.wallets) {
-      if (w.staked === 0n) continue;
-      const effective = w.staked - w.cooldown;
-      const tier = tierFor(effective, config.tiers);
-      await schema.db
-        .insertInto("stakes")
-        .values({
-          address: userStakePda(seed.programId, seed.pool, w.address)[0].toBase58(),
+      await waitFor(
+        "the indexer to backfill the demo stakes",
+        async () => (await schema.db.selectFrom("stakes").select("address").execute()).length >= staked,
+        { timeoutMs: 15_000, everyMs: 50 },
+      );
+    } else {
+      const stakers = seed.wallets.filter((w) => w.staked > 0n);
+      await seeder.put(
+        ...stakers.map((w) => ({
           owner: w.address,
           pool: seed.pool,
-          staked_amount: w.staked,
-          cooldown_amount: w.cooldown,
-          cooldown_end: w.cooldown > 0n ? 4_000_000_000n : null,
-          effective_stake: effective,
-          discount_tier: tier.name,
-          discount_bps: tier.discountBps,
-          program_tier: 0,
+          staked: w.staked,
+          cooldown: w.cooldown,
+          cooldownEnd: w.cooldown > 0n ? 4_000_000_000n : null,
           slot: 10n,
-          commitment: "confirmed",
-          closed: false,
-        })
-        .execute();
+        })),
+      );
     }
 
     const baseDeps: PaywallDeps = { config, db: schema.db, database: { url: schema.url, schema: schema.schema }, logger, tierCache: { reconnectMinMs: 50, reconnectMaxMs: 500 } };
@@ -191,33 +179,7 @@ export async function startPaywallHarness(options: HarnessOptions = {}): Promise
         return BigInt(r.value.amount);
       },
       async setStake(owner, effective, slot) {
-        const tier = tierFor(effective, config.tiers);
-        const address = userStakePda(seed.programId, seed.pool, owner)[0].toBase58();
-        const notice: StakeChangeNotice = { owner, pool: seed.pool, address, tier: tier.name, discountBps: tier.discountBps, effectiveStake: effective.toString(), slot: slot.toString() };
-        await schema.db.transaction().execute(async (trx) => {
-          await trx
-            .insertInto("stakes")
-            .values({
-              address,
-              owner,
-              pool: seed.pool,
-              staked_amount: effective,
-              cooldown_amount: 0n,
-              cooldown_end: null,
-              effective_stake: effective,
-              discount_tier: tier.name,
-              discount_bps: tier.discountBps,
-              program_tier: 0,
-              slot,
-              commitment: "confirmed",
-              closed: false,
-            })
-            .onConflict((oc) =>
-              oc.column("address").doUpdateSet({ staked_amount: effective, effective_stake: effective, discount_tier: tier.name, discount_bps: tier.discountBps, slot }),
-            )
-            .execute();
-          await sql`SELECT pg_notify(${STAKE_CHANGES_CHANNEL}, ${JSON.stringify(notice)})`.execute(trx);
-        });
+        await seeder.put({ owner, pool: seed.pool, staked: effective, slot });
       },
       async usageRows() {
         const r = await sql<Record<string, unknown>>`SELECT * FROM x402_usage ORDER BY id`.execute(schema.db);

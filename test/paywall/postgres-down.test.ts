@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createDatabase, type DatabaseHandle } from "../../src/db/database.ts";
 import { PREMIUM_PRICE, signDiscounted, startPaywallHarness, type PaywallHarness } from "./harness.ts";
-import { startTcpProxy, type TcpProxy } from "./tcp-proxy.ts";
+import { startTcpProxy, type TcpProxy } from "../kit/tcp-proxy.ts";
 
 const premium = (h: PaywallHarness) => `${h.url}/api/premium`;
 

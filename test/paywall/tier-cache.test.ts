@@ -7,10 +7,12 @@ import { sql } from "kysely";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { STAKE_CHANGES_CHANNEL } from "../../indexer/contracts.ts";
 import { createTierCache, parseNotice, type TierCache } from "../../api/paywall/tier-cache.ts";
+import { STAKING_PROGRAM_PLACEHOLDER_ID } from "../../src/config.ts";
 import { DEFAULT_TIERS, NO_TIER } from "../../src/domain/tiers.ts";
 import { createLogger } from "../../src/log.ts";
 import { withFreshSchema, type FreshSchema } from "../kit/db.ts";
-import { startTcpProxy, type TcpProxy } from "./tcp-proxy.ts";
+import { createStakeSeeder, type StakeSeeder } from "../kit/stakes.ts";
+import { startTcpProxy, type TcpProxy } from "../kit/tcp-proxy.ts";
 
 const KAMIYO = 10n ** 9n;
 const POOL = "EUnoDRPJYEVXXou9ZioKn7hKvzZmiAQPuatyy2tAjoHb";
@@ -21,11 +23,13 @@ const CAROL = "8tio9HN8ZsQaPrBakvQXcyqHhkwMdWJiBxEiBqBeRLDf";
 
 let t: FreshSchema;
 let proxy: TcpProxy;
+let seeder: StakeSeeder;
 const caches: TierCache[] = [];
 
 beforeAll(async () => {
   t = await withFreshSchema();
   proxy = await startTcpProxy(t.url);
+  seeder = createStakeSeeder({ db: t.db, programId: STAKING_PROGRAM_PLACEHOLDER_ID, tiers: DEFAULT_TIERS });
 });
 afterEach(async () => {
   for (const c of caches.splice(0)) await c.close();
@@ -49,43 +53,29 @@ function cache(url = t.url, appName = "tier-cache-test") {
   return c;
 }
 
-async function putStake(owner: string, effective: bigint, slot: bigint, options: { pool?: string; closed?: boolean; notify?: boolean } = {}) {
-  const pool = options.pool ?? POOL;
-  const address = `${owner.slice(0, 30)}${pool.slice(0, 4)}`;
-  await t.db.transaction().execute(async (trx) => {
-    await trx
-      .insertInto("stakes")
-      .values({
-        address,
-        owner,
-        pool,
-        staked_amount: effective,
-        cooldown_amount: 0n,
-        cooldown_end: null,
-        effective_stake: effective,
-        discount_tier: "none",
-        discount_bps: 0,
-        program_tier: 0,
-        slot,
-        commitment: "confirmed",
-        closed: options.closed ?? false,
-      })
-      .onConflict((oc) => oc.column("address").doUpdateSet({ effective_stake: effective, staked_amount: effective, slot, closed: options.closed ?? false }))
-      .execute();
-    if (options.notify ?? true) {
-      const notice = { owner, pool, address, tier: "x", discountBps: 0, effectiveStake: effective.toString(), slot: slot.toString() };
-      await sql`SELECT pg_notify(${STAKE_CHANGES_CHANNEL}, ${JSON.stringify(notice)})`.execute(trx);
-    }
-  });
+/** `owner` stakes `effective` at `slot`, written (row and notice) by the indexer's write path. */
+async function putStake(owner: string, effective: bigint, slot: bigint, options: { pool?: string; closed?: boolean } = {}) {
+  await seeder.put({ owner, pool: options.pool ?? POOL, staked: effective, slot, closed: options.closed ?? false });
+}
+
+/**
+ * A stake change whose notice never reached the cache. The write path commits every change together with its
+ * notice, so a lost notice can only be made by hand: the row is seeded through the write path (at zero), then
+ * changed directly.
+ */
+async function changeWithoutNotice(owner: string, effective: bigint, slot: bigint) {
+  const [address] = (await seeder.put({ owner, pool: POOL, staked: 0n, slot: slot - 1n })).addresses;
+  await t.db.updateTable("stakes").set({ staked_amount: effective, effective_stake: effective, slot }).where("address", "=", address!).execute();
 }
 
 const tierName = (c: TierCache, owner: string) => c.lookup(owner)?.name ?? null;
 
 describe("tier cache", () => {
   it("is untrusted until loaded, then answers from the pool's rows (closed accounts earn nothing)", async () => {
-    await putStake(ALICE, 150_000n * KAMIYO, 5n, { notify: false });
-    await putStake(BOB, 2_000_000n * KAMIYO, 5n, { notify: false, closed: true });
-    await putStake(CAROL, 2_000_000n * KAMIYO, 5n, { notify: false, pool: OTHER_POOL });
+    // Written before any cache listens: only the load can see them.
+    await putStake(ALICE, 150_000n * KAMIYO, 5n);
+    await putStake(BOB, 2_000_000n * KAMIYO, 5n, { closed: true });
+    await putStake(CAROL, 2_000_000n * KAMIYO, 5n, { pool: OTHER_POOL });
     const c = cache();
     expect(c.lookup(ALICE)).toBeNull();
     await c.whenHealthy(5_000);
@@ -105,7 +95,8 @@ describe("tier cache", () => {
     await putStake(ALICE, 1_000_000n * KAMIYO, 11n);
     await expect.poll(() => tierName(c, ALICE), { timeout: 3_000 }).toBe("platinum");
     expect(tierName(c, CAROL)).toBe("none");
-    // A late notice for slot 9 cannot undo slot 11.
+    // A late notice for slot 9 cannot undo slot 11. The write path never sends one (its slot guard refuses the
+    // write), so the notice is made by hand: this is the cache's own guard.
     await sql`SELECT pg_notify(${STAKE_CHANGES_CHANNEL}, ${JSON.stringify({ owner: ALICE, pool: POOL, address: "a", tier: "none", discountBps: 0, effectiveStake: "0", slot: "9" })})`.execute(t.db);
     await putStake(BOB, 100_000n * KAMIYO, 12n);
     await expect.poll(() => tierName(c, BOB), { timeout: 3_000 }).toBe("silver");
@@ -115,8 +106,9 @@ describe("tier cache", () => {
   it("re-reads the table after a malformed notice", async () => {
     const c = cache();
     await c.whenHealthy(5_000);
-    await putStake(ALICE, 600_000n * KAMIYO, 20n, { notify: false });
+    await changeWithoutNotice(ALICE, 600_000n * KAMIYO, 20n);
     expect(tierName(c, ALICE)).toBe("none");
+    // Malformed on purpose: no writer sends this, the cache must survive it.
     await sql`SELECT pg_notify(${STAKE_CHANGES_CHANNEL}, 'not json')`.execute(t.db);
     await expect.poll(() => tierName(c, ALICE), { timeout: 3_000 }).toBe("gold");
     expect(c.status().loads).toBe(2);
@@ -131,7 +123,7 @@ describe("tier cache", () => {
     await proxy.stop();
     await expect.poll(() => c.healthy, { timeout: 3_000 }).toBe(false);
     expect(c.lookup(ALICE)).toBeNull();
-    // Missed while disconnected: no notice reaches the cache.
+    // Missed while disconnected: no notice reaches the cache (a negative, so a bounded wait).
     await putStake(ALICE, 1_000_000n * KAMIYO, 31n);
     await new Promise((r) => setTimeout(r, 300));
     expect(c.lookup(ALICE)).toBeNull();
