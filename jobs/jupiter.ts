@@ -85,7 +85,7 @@ export function createJupiter(options: JupiterOptions) {
       return await f();
     } catch (err) {
       const status = (err as { response?: { status?: number } }).response?.status;
-      throw new RetryableStepError(`jupiter ${what} failed${status ? ` (HTTP ${status})` : ""}: ${(err as Error).message}`);
+      throw new RetryableStepError(`jupiter ${what} failed${status ? ` (HTTP ${status})` : ""}: ${(err as Error).message}`, { cause: err });
     }
   };
   return {
