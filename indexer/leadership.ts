@@ -4,10 +4,13 @@
  * gone, backend terminated) releases it without any cleanup. Standbys retry pg_try_advisory_lock.
  * The lock key includes the schema and the pool, so separate deployments in one database do not contend.
  * The same connection carries LISTEN for the webhook inbox: if it dies, the leader stops leading.
+ * Competing for the lock is this module's job, so failures never end the loop; whether retrying can help
+ * (isRetryable) decides only how loudly a failure is reported: an outage is a warning, anything else (bad
+ * credentials, a missing migration, a bug) an error that needs someone.
  */
 import pg from "pg";
 import type { Logger } from "pino";
-import { describeError } from "../src/errors.ts";
+import { describeError, isRetryable } from "../src/errors.ts";
 import { sleep } from "../src/retry.ts";
 
 export interface LeaderTermContext {
@@ -74,6 +77,7 @@ export function createLeadership(o: LeadershipOptions): Leadership {
         }
       }
     } catch (err) {
+      if (!term.signal.aborted && !isRetryable(err)) log.error({ err: describeError(err) }, "indexer leader start failed and retrying cannot help");
       end(`leader start failed: ${describeError(err)}`);
     } finally {
       stopping.signal.removeEventListener("abort", onStop);
@@ -107,7 +111,8 @@ export function createLeadership(o: LeadershipOptions): Leadership {
         won = r.rows[0]?.locked === true;
       } catch (err) {
         broken = true;
-        log.warn({ err: describeError(err) }, "indexer lock: database unreachable; retrying");
+        if (isRetryable(err)) log.warn({ err: describeError(err) }, "indexer lock: database unreachable; retrying");
+        else log.error({ err: describeError(err) }, "indexer lock: taking the lock failed and retrying cannot help; still polling");
       }
       if (won && client) {
         waitingLogged = false;

@@ -3,12 +3,14 @@
  * disagree, one of them was taken while that slot was still taking transactions (a node answering at
  * `processed`, or the local chain, which has no commitment levels). Neither can be trusted to be the slot's
  * final state, so the account is read again at a later slot (minContextSlot = slot + 1), once the disputed
- * slot can no longer change, and that read goes through the write path like any other.
+ * slot can no longer change, and that read goes through the write path like any other. A round that fails
+ * for a reason retrying can fix (the node not past the slot yet, an outage) keeps its accounts due; any other
+ * failure drops them, logged as an error, and leaves them to the next reconciliation.
  */
 import type { Logger } from "pino";
 import type { Commitment } from "../src/config.ts";
 import type { StakeEventSource } from "../src/db/schema.ts";
-import { describeError } from "../src/errors.ts";
+import { describeError, isRetryable } from "../src/errors.ts";
 import type { IndexerMetrics } from "./metrics.ts";
 import { isMinContextSlotError, type RpcClient } from "./rpc-client.ts";
 import type { SourcedRead } from "./write-path.ts";
@@ -66,6 +68,10 @@ export function createRereads(o: {
       for (const [source, list] of bySource) await o.write(list, source);
     } catch (err) {
       if (o.signal.aborted) return;
+      if (!isRetryable(err)) {
+        o.logger.error({ err: describeError(err), accounts: batch.length }, "same-slot re-read failed and retrying cannot help; dropped");
+        return;
+      }
       // Not past the slot yet, or a transient failure: they stay due for the next round.
       for (const [address, d] of batch) if (!due.has(address)) due.set(address, d);
       if (!isMinContextSlotError(err)) o.logger.warn({ err: describeError(err) }, "same-slot re-read failed; will retry");

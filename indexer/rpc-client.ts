@@ -3,7 +3,8 @@
  * node). getProgramAccounts is read as a stream and handed out in batches, so memory does not grow with
  * the number of accounts; getMultipleAccounts is split into calls of at most 100 keys.
  */
-import { RpcCallError, MIN_CONTEXT_SLOT_NOT_REACHED, StoppedError } from "./errors.ts";
+import { StoppedError } from "../src/errors.ts";
+import { RpcCallError, MIN_CONTEXT_SLOT_NOT_REACHED } from "./errors.ts";
 import { ResponseShapeError, RpcResultScanner } from "./json-scan.ts";
 import type { Commitment } from "../src/config.ts";
 

@@ -6,16 +6,17 @@
  *  - a signature seen before (in this delivery or any earlier one) is a duplicate and skipped;
  *  - the accounts the rest wrote are re-read at or after the newest element's slot (transactions carry no
  *    account state) and applied through the write path with source `webhook` and the signature.
- * A processing attempt that fails (RPC or database) leaves the delivery pending with its error and a later
- * retry time; after `maxAttempts` it is marked failed and the periodic reconciliation is the safety net.
+ * A processing attempt that fails for a reason retrying can fix (isRetryable: an RPC or database outage, a
+ * node behind the slot) leaves the delivery pending with its error and a later retry time; after
+ * `maxAttempts`, or at once for any other failure, it is marked failed and the periodic reconciliation is
+ * the safety net.
  */
 import { sql, type Kysely } from "kysely";
 import type { Logger } from "pino";
 import type { Commitment } from "../src/config.ts";
 import type { Database, JsonValue } from "../src/db/schema.ts";
-import { describeError } from "../src/errors.ts";
+import { describeError, isRetryable, StoppedError } from "../src/errors.ts";
 import { WEBHOOK_INBOX_CHANNEL, type WebhookEnqueueResult } from "./contracts.ts";
-import { StoppedError } from "./errors.ts";
 import type { IndexerMetrics } from "./metrics.ts";
 import { withRetry, type Backoff } from "../src/retry.ts";
 import type { RpcClient } from "./rpc-client.ts";
@@ -192,7 +193,7 @@ export function createWebhookProcessor(o: WebhookProcessorOptions): WebhookProce
       await sql`UPDATE webhook_deliveries SET status = 'pending', attempts = attempts - 1 WHERE id = ${delivery.id}::bigint`.execute(o.db);
       return;
     }
-    const final = delivery.attempts >= o.maxAttempts;
+    const final = !isRetryable(err) || delivery.attempts >= o.maxAttempts;
     const delayMs = o.retryBackoff.delay(delivery.attempts);
     const message = describeError(err);
     await sql`

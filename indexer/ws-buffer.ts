@@ -2,10 +2,12 @@
  * Websocket notifications on their way to the write path. Updates are coalesced per account (the newest
  * slot wins; the slot guard would refuse the older ones anyway), so the buffer holds at most one update per
  * account however fast notifications arrive or however long a write (a backfill batch ahead in the write
- * queue, a database outage) takes. A failed write puts back what was not superseded meanwhile and retries.
+ * queue, a database outage) takes. A write that failed for a reason retrying can fix (isRetryable) puts back
+ * what was not superseded meanwhile and is retried; any other failure drops the batch, logged as an error,
+ * and leaves those rows to the next reconciliation or resync.
  */
 import type { Logger } from "pino";
-import { describeError } from "../src/errors.ts";
+import { describeError, isRetryable } from "../src/errors.ts";
 import { sleep, type Backoff } from "../src/retry.ts";
 import type { SourcedRead } from "./write-path.ts";
 
@@ -41,6 +43,11 @@ export function createWsBuffer(o: {
         await o.write(batch);
         failures = 0;
       } catch (err) {
+        if (o.signal.aborted) return;
+        if (!isRetryable(err)) {
+          o.logger.error({ err: describeError(err), accounts: batch.length }, "writing websocket updates failed and retrying cannot help; dropped");
+          continue;
+        }
         // Arrived meanwhile means newer: only put back what was not superseded.
         for (const read of batch) keep(read, false);
         failures++;
