@@ -6,6 +6,7 @@
 import type { Kysely } from "kysely";
 import { PRIORITY_BENEFITS, tierFor, type DiscountTier, type Priority } from "../src/domain/tiers.ts";
 import { formatUnits, KAMIYO_DECIMALS } from "../src/domain/units.ts";
+import { createStakesRepository } from "../src/db/repositories/stakes.ts";
 import type { Database } from "../src/db/schema.ts";
 import { highestAppliedSlot, readIndexerStatus } from "./indexer-status.ts";
 
@@ -58,22 +59,7 @@ export async function readStakeInfo(
   pool: string,
   tiers: readonly DiscountTier[],
 ): Promise<StakeInfoJson> {
-  const row = await db
-    .selectFrom("stakes")
-    .select([
-      "address",
-      "staked_amount",
-      "cooldown_amount",
-      "cooldown_end",
-      "effective_stake",
-      "slot",
-      "commitment",
-      "closed",
-      "updated_at",
-    ])
-    .where("owner", "=", wallet)
-    .where("pool", "=", pool)
-    .executeTakeFirst();
+  const row = await createStakesRepository(db).findByOwner(wallet, pool);
 
   if (!row) {
     const status = await readIndexerStatus(db);
@@ -88,15 +74,15 @@ export async function readStakeInfo(
       asOf: { slot: slot?.toString() ?? null, time: status?.writtenAt.toISOString() ?? null, commitment: null },
     });
   }
-  // A closed account holds nothing, whatever the indexer last stored for it.
+  // The repository's row already holds nothing once the account is closed (heldStake).
   return build(wallet, pool, tiers, {
     stakeAccount: row.address,
-    staked: row.closed ? 0n : row.staked_amount,
-    effective: row.closed ? 0n : row.effective_stake,
-    cooldownAmount: row.closed ? 0n : row.cooldown_amount,
-    cooldownEnd: row.closed ? null : row.cooldown_end,
+    staked: row.stakedAmount,
+    effective: row.effectiveStake,
+    cooldownAmount: row.cooldownAmount,
+    cooldownEnd: row.cooldownEnd,
     closed: row.closed,
-    asOf: { slot: row.slot.toString(), time: row.updated_at.toISOString(), commitment: row.commitment },
+    asOf: { slot: row.slot.toString(), time: row.updatedAt.toISOString(), commitment: row.commitment },
   });
 }
 

@@ -5,19 +5,7 @@
 import type { Kysely } from "kysely";
 import type { Database } from "../src/db/schema.ts";
 
-/** Postgres NOTIFY channel announcing every applied stake change (sent inside the writing transaction). */
-export const STAKE_CHANGES_CHANNEL = "stake_changes";
-
-/** The JSON payload of a STAKE_CHANGES_CHANNEL notification. u64 values are decimal strings. */
-export interface StakeChangeNotice {
-  owner: string;
-  pool: string;
-  address: string;
-  tier: string;
-  discountBps: number;
-  effectiveStake: string;
-  slot: string;
-}
+export { STAKE_CHANGES_CHANNEL, type StakeChangeNotice } from "../src/db/repositories/stakes.ts";
 
 /** Postgres NOTIFY channel that wakes the indexer leader when a webhook delivery is stored. */
 export const WEBHOOK_INBOX_CHANNEL = "webhook_inbox";

@@ -9,6 +9,7 @@ import type { Logger } from "pino";
 import type { Config } from "../src/config.ts";
 import { tierFor } from "../src/domain/tiers.ts";
 import { isWalletAddress } from "../src/domain/wallet.ts";
+import { createStakesRepository } from "../src/db/repositories/stakes.ts";
 import type { Database } from "../src/db/schema.ts";
 import { userStakePda } from "../src/solana/program.ts";
 import type { IndexerApi } from "./contracts.ts";
@@ -51,6 +52,7 @@ export function createIndexerApi(deps: IndexerApiDeps): IndexerApi & { resyncWal
   const commitment = deps.config.solana.commitment;
   const rpc = deps.rpc ?? createRpcClient({ url: deps.config.solana.rpcUrl, ...(deps.fetch ? { fetch: deps.fetch } : {}) });
   const writePath = createWritePath({ db: deps.db, target, logger: deps.logger });
+  const stakes = createStakesRepository(deps.db);
 
   async function resyncWallet(wallet: string): Promise<ResyncResult> {
     const owner = parseWallet(wallet);
@@ -61,11 +63,7 @@ export function createIndexerApi(deps: IndexerApiDeps): IndexerApi & { resyncWal
     });
     const read = reads[0]!;
     await writePath.apply([{ ...read, commitment }], "resync");
-    const row = await deps.db
-      .selectFrom("stakes")
-      .select(["slot", "effective_stake", "discount_tier"])
-      .where("address", "=", address)
-      .executeTakeFirst();
+    const row = await stakes.findByAddress(address);
     if (!row) return { address, slot: read.slot.toString(), effectiveStake: "0", tier: tierFor(0n, target.tiers).name };
     return { address, slot: row.slot.toString(), effectiveStake: row.effective_stake.toString(), tier: row.discount_tier };
   }

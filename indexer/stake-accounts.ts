@@ -4,10 +4,13 @@
  */
 import bs58 from "bs58";
 import type { Commitment, Config } from "../src/config.ts";
-import { effectiveStake, tierFor, type DiscountTier, type TierMatch } from "../src/domain/tiers.ts";
+import type { GoneStake, StakeChange } from "../src/db/repositories/stakes.ts";
+import { CLOSED_HOLDINGS, effectiveStake, tierFor, type DiscountTier } from "../src/domain/tiers.ts";
 import { AccountDecodeError, decodeUserStake, isUserStakeData, type ProgramTier } from "../src/solana/accounts.ts";
 import { stakePoolPda, USER_STAKE_DISCRIMINATOR, USER_STAKE_SIZE } from "../src/solana/program.ts";
 import type { AccountRead, ProgramAccountsFilter } from "./rpc-client.ts";
+
+export type { GoneStake, LiveStake, StakeChange } from "../src/db/repositories/stakes.ts";
 
 /** The pool whose user stakes are indexed. */
 export interface PoolTarget {
@@ -35,38 +38,6 @@ export function userStakeFilters(pool: string): ProgramAccountsFilter[] {
 
 const PROGRAM_TIER_INDEX: Record<ProgramTier, number> = { Free: 0, Pro: 1, Team: 2, Enterprise: 3 };
 
-/** A UserStake of the pool, as the row it becomes. */
-export interface LiveStake {
-  kind: "live";
-  address: string;
-  owner: string;
-  pool: string;
-  stakedAmount: bigint;
-  cooldownAmount: bigint;
-  cooldownEnd: bigint | null;
-  effectiveStake: bigint;
-  tier: TierMatch;
-  programTier: number;
-  slot: bigint;
-  commitment: Commitment;
-  signature: string | null;
-}
-
-/**
- * The address holds no UserStake of the pool at `slot` (closed: no data or zero lamports; or something else
- * lives there). Applied only to an existing row, which becomes stake 0, closed.
- */
-export interface GoneStake {
-  kind: "gone";
-  address: string;
-  slot: bigint;
-  commitment: Commitment;
-  signature: string | null;
-  tier: TierMatch;
-}
-
-export type StakeChange = LiveStake | GoneStake;
-
 export interface Undecodable {
   kind: "undecodable";
   address: string;
@@ -80,7 +51,14 @@ export function toStakeChange(
   signature: string | null = null,
 ): StakeChange | Undecodable {
   const { address, slot, account } = read;
-  const gone = (): GoneStake => ({ kind: "gone", address, slot, commitment, signature, tier: tierFor(0n, target.tiers) });
+  const gone = (): GoneStake => ({
+    kind: "gone",
+    address,
+    slot,
+    commitment,
+    signature,
+    tier: tierFor(CLOSED_HOLDINGS.effectiveStake, target.tiers),
+  });
   if (!account || account.lamports === 0n || account.data.length === 0) return gone();
   if (account.owner !== target.programId || !isUserStakeData(account.data)) return gone();
   let decoded;

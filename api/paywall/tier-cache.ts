@@ -4,8 +4,8 @@
  * dedicated connection. While the connection is down, and until the table has been re-read after it comes
  * back, the cache is untrusted and `lookup` answers null (callers charge the full price).
  */
-import pg from "pg";
-import { STAKE_CHANGES_CHANNEL, type StakeChangeNotice } from "../../indexer/contracts.ts";
+import type pg from "pg";
+import { createStakeChangeListener, STAKE_CHANGES_CHANNEL, type StakeChangeNotice } from "../../src/db/repositories/stakes.ts";
 import { NO_TIER, tierFor, type DiscountTier, type TierMatch } from "../../src/domain/tiers.ts";
 import { describeError } from "../../src/errors.ts";
 import type { Logger } from "../../src/log.ts";
@@ -126,13 +126,9 @@ export function createTierCache(o: TierCacheOptions): TierCache {
     if (!c || pending) return;
     pending = [];
     try {
-      const { rows } = await c.query<{ owner: string; effective: string; slot: string }>(
-        `SELECT owner, CASE WHEN closed THEN '0' ELSE effective_stake::text END AS effective, slot::text AS slot
-           FROM stakes WHERE pool = $1`,
-        [o.pool],
-      );
+      const rows = await createStakeChangeListener(c).poolStakes(o.pool);
       const fresh = new Map<string, Entry>();
-      for (const r of rows) apply(fresh, r.owner, BigInt(r.slot), BigInt(r.effective));
+      for (const r of rows) apply(fresh, r.owner, r.slot, r.effectiveStake);
       for (const n of pending) apply(fresh, n.owner, BigInt(n.slot), BigInt(n.effectiveStake));
       if (c !== client) return; // the connection was replaced while loading
       entries = fresh;
@@ -177,7 +173,7 @@ export function createTierCache(o: TierCacheOptions): TierCache {
     c.on("notification", onNotification);
     try {
       await c.connect();
-      await c.query(`LISTEN ${pg.escapeIdentifier(STAKE_CHANGES_CHANNEL)}`);
+      await createStakeChangeListener(c).listen();
       await reload();
       if (reloadEvery > 0 && c === client) {
         reloadTimer = setInterval(() => {

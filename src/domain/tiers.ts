@@ -45,12 +45,34 @@ export interface StakeAmounts {
   closed?: boolean;
 }
 
+/** What a stake account holds, as read from the chain or stored for it. */
+export interface Holdings {
+  stakedAmount: bigint;
+  cooldownAmount: bigint;
+  cooldownEnd: bigint | null;
+  effectiveStake: bigint;
+}
+
+/** The one definition of "closed means zero": a closed account holds nothing, whatever was last read or stored for it. */
+export const CLOSED_HOLDINGS: Readonly<Holdings> = Object.freeze({ stakedAmount: 0n, cooldownAmount: 0n, cooldownEnd: null, effectiveStake: 0n });
+
+/**
+ * What a stored account holds: `s` as it is, or, once the account is closed, with every holding it carries
+ * replaced by CLOSED_HOLDINGS'.
+ */
+export function heldStake<T extends Partial<Holdings> & { closed: boolean }>(s: T): T {
+  if (!s.closed) return s;
+  const held: Partial<Record<keyof Holdings, unknown>> = { ...s };
+  for (const key of Object.keys(CLOSED_HOLDINGS) as (keyof Holdings)[]) if (key in held) held[key] = CLOSED_HOLDINGS[key];
+  return held as T;
+}
+
 /**
  * The stake that earns a discount. `unstake` does not lower `staked_amount`, it starts a cooldown,
- * and the program's own comment says the user loses tier benefits at once; a closed account is 0.
+ * and the program's own comment says the user loses tier benefits at once; a closed account holds CLOSED_HOLDINGS.
  */
 export function effectiveStake(s: StakeAmounts): bigint {
-  if (s.closed) return 0n;
+  if (s.closed) return CLOSED_HOLDINGS.effectiveStake;
   if (s.cooldownEnd === null) return s.stakedAmount;
   const remaining = s.stakedAmount - s.cooldownAmount;
   return remaining > 0n ? remaining : 0n;

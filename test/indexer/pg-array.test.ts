@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import pg from "pg";
-import { arrayLiteral } from "../../indexer/pg-array.ts";
+import { arrayLiteral } from "../../src/db/pg-array.ts";
 import { TEST_DATABASE_URL } from "../kit/db.ts";
 import { U64_MAX } from "../../src/domain/units.ts";
 

@@ -1,7 +1,8 @@
 /**
- * Postgres array literals built directly, for the write path's unnest() parameters. pg's own array
- * serialisation quotes and regex-escapes every element; the values here are almost all base58, digits or
- * short names that need no quoting, and a million-row backfill spends seconds on that escaping otherwise.
+ * Postgres array literals built directly, for unnest() parameters (the stake write path, reconciliation).
+ * pg's own array serialisation quotes and regex-escapes every element; the values here are almost all
+ * base58, digits or short names that need no quoting, and a million-row backfill spends seconds on that
+ * escaping otherwise.
  */
 
 /** Elements that can appear unquoted: no whitespace, quotes, backslashes, commas or braces, and not NULL. */
