@@ -134,7 +134,7 @@ describe("runCli", () => {
   it("reports invalid configuration as one line with exit 2", async () => {
     const r = await cli(["port"], commands, { PORT: "abc" });
     expect(r.code).toBe(2);
-    expect(r.stderr).toBe("kamiyo-stake: invalid configuration: PORT: Invalid input: expected number, received NaN\n");
+    expect(r.stderr).toBe("kamiyo-stake: invalid configuration: PORT: must be an integer, as a decimal number\n");
   });
 
   it("keeps secrets out of configuration errors", async () => {
