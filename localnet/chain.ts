@@ -12,6 +12,7 @@ import {
 } from "@solana/web3.js";
 import { AccountLayout, ACCOUNT_SIZE, getAssociatedTokenAddressSync } from "@solana/spl-token";
 import { executeWithModels } from "./executor.ts";
+import { Ledger, type Block } from "./ledger.ts";
 import { Svm, type ExecutionResult } from "./svm.ts";
 import { tokenBalances } from "./token-balances.ts";
 import { parseTransaction, signaturesVerify, type ParsedTransaction } from "./tx-parse.ts";
@@ -20,7 +21,9 @@ import {
   type AccountState,
   type ChainApi,
   type ChainEvents,
+  type BlockInfo,
   type ClockInfo,
+  type Commitment,
   type KeyedAccount,
   type ProgramModel,
   type SignatureStatus,
@@ -44,7 +47,14 @@ export interface ChainOptions {
   blockhashValidity?: number;
   models?: ProgramModel[];
   startSlot?: bigint;
+  /** Blocks the confirmed level trails the newest (processed) block by (the validator's is about 1). */
+  confirmedLag?: number;
+  /** Blocks the finalized level trails the newest block by (the validator's is about 32). */
+  finalizedLag?: number;
 }
+
+export const DEFAULT_CONFIRMED_LAG = 1;
+export const DEFAULT_FINALIZED_LAG = 32;
 
 const EMPTY = (): AccountState => ({
   lamports: 0n,
@@ -102,6 +112,7 @@ export class Chain extends EventEmitter implements ChainApi {
   private readonly records = new Map<string, TxRecord>();
   private readonly byAddress = new Map<string, string[]>();
   private timer: NodeJS.Timeout | null = null;
+  private readonly ledger: Ledger;
 
   constructor(options: ChainOptions = {}) {
     super();
@@ -110,24 +121,45 @@ export class Chain extends EventEmitter implements ChainApi {
     this.validity = BigInt(options.blockhashValidity ?? MAX_BLOCKHASH_AGE);
     // Slots follow the wall clock at 400 ms per slot, so a restarted chain never starts below one that ran
     // before it: rows indexed from an earlier run (slot-guarded) are then overwritten, not kept.
-    this.currentSlot = options.startSlot ?? BigInt(Math.floor(Date.now() / 400));
+    const start = options.startSlot ?? BigInt(Math.floor(Date.now() / 400));
+    this.ledger = new Ledger({
+      confirmed: options.confirmedLag ?? DEFAULT_CONFIRMED_LAG,
+      finalized: options.finalizedLag ?? DEFAULT_FINALIZED_LAG,
+    });
+    // Empty blocks behind the start, so every level has a block from the first moment.
+    const history = BigInt(Math.min(this.ledger.lags.finalized, Number(start)));
+    this.currentSlot = start - history;
     this.height = this.currentSlot;
     const rich = { data: new Uint8Array(0), owner: SYSTEM_PROGRAM, executable: false, rentEpoch: 0n };
     this.svm.setAccount(this.faucet.publicKey.toBase58(), { ...rich, lamports: 1n << 62n });
     this.svm.setAccount(this.cpiPayer.publicKey.toBase58(), { ...rich, lamports: 1n << 62n });
     this.newBlockhash();
     this.syncClock();
+    this.ledger.addBlock(this.blockFor(this.currentSlot, this.currentSlot > 0n ? this.currentSlot - 1n : 0n, ""));
+    while (this.currentSlot < start) this.produce(this.currentSlot + 1n);
     const slotMs = options.slotMs ?? 400;
     if (slotMs > 0) this.timer = setInterval(() => this.advanceSlots(1), slotMs);
   }
 
   // ---- time ----
 
-  slot(): bigint {
-    return this.currentSlot;
+  slot(level: Commitment = "processed"): bigint {
+    return level === "processed" ? this.currentSlot : this.ledger.at(level).slot;
   }
-  blockHeight(): bigint {
-    return this.height;
+  blockHeight(level: Commitment = "processed"): bigint {
+    return level === "processed" ? this.height : this.ledger.at(level).height;
+  }
+  levelOf(slot: bigint): Commitment {
+    return this.ledger.levelOf(slot);
+  }
+  block(slot: bigint): BlockInfo | null {
+    return this.ledger.block(slot);
+  }
+  blocks(from: bigint, to: bigint): readonly BlockInfo[] {
+    return this.ledger.range(from, to);
+  }
+  firstBlock(): BlockInfo {
+    return this.ledger.first();
   }
   epoch(): bigint {
     return this.currentSlot / SLOTS_PER_EPOCH;
@@ -152,23 +184,63 @@ export class Chain extends EventEmitter implements ChainApi {
     }
   }
 
+  /**
+   * Produces empty blocks until everything landed so far is finalized (the demo seed is genesis state:
+   * readers at every level see it from the first request).
+   */
+  settle(): void {
+    const target = this.currentSlot;
+    while (this.ledger.at("finalized").slot < target) this.advanceSlots(1);
+  }
+
   /** Moves the chain forward by `count` slots (one block each). */
   advanceSlots(count: number): void {
     for (let i = 0; i < count; i++) this.jumpTo(this.currentSlot + 1n);
   }
 
-  private jumpTo(slot: bigint): void {
-    const parent = this.currentSlot;
-    this.height += slot - parent;
+  private blockFor(slot: bigint, parentSlot: bigint, previousBlockhash: string): Block {
+    return {
+      slot,
+      parentSlot,
+      height: this.height,
+      blockhash: this.latest,
+      previousBlockhash,
+      blockTime: Number(this.unixNow()),
+      signatures: [],
+      changed: null,
+    };
+  }
+
+  /** Starts block `slot` as the newest, without telling anyone (the history behind the start). */
+  private produce(slot: bigint): void {
+    const parent = this.ledger.tip();
+    this.height += slot - parent.slot;
     this.currentSlot = slot;
     this.indexInSlot = 0;
     this.newBlockhash();
     this.syncClock();
-    this.emit("slot", { slot, parent, root: slot > 32n ? slot - 32n : 0n });
+    this.ledger.addBlock(this.blockFor(slot, parent.slot, parent.blockhash));
   }
 
-  latestBlockhash(): { blockhash: string; lastValidBlockHeight: bigint } {
-    return { blockhash: this.latest, lastValidBlockHeight: this.blockhashes.get(this.latest)! };
+  private jumpTo(slot: bigint): void {
+    const parent = this.currentSlot;
+    const confirmed = this.ledger.at("confirmed").slot;
+    const finalized = this.ledger.at("finalized").slot;
+    this.produce(slot);
+    const root = this.ledger.at("finalized").slot;
+    this.emit("slot", { slot, parent, root });
+    const nowConfirmed = this.ledger.at("confirmed").slot;
+    if (nowConfirmed !== confirmed) this.emit("commitment", { level: "confirmed", slot: nowConfirmed, previous: confirmed });
+    if (root !== finalized) this.emit("commitment", { level: "finalized", slot: root, previous: finalized });
+    this.ledger.prune();
+  }
+
+  latestBlockhash(level: Commitment = "processed"): { blockhash: string; lastValidBlockHeight: bigint } {
+    const block = this.ledger.at(level);
+    return {
+      blockhash: block.blockhash,
+      lastValidBlockHeight: this.blockhashes.get(block.blockhash) ?? block.height + this.validity,
+    };
   }
   isBlockhashValid(blockhash: string): boolean {
     const lastValid = this.blockhashes.get(blockhash);
@@ -191,11 +263,22 @@ export class Chain extends EventEmitter implements ChainApi {
 
   // ---- accounts ----
 
-  getAccount(pubkey: string): AccountState | null {
-    return this.svm.getAccount(pubkey);
+  getAccount(pubkey: string, level: Commitment = "processed"): AccountState | null {
+    const current = this.svm.getAccount(pubkey);
+    return level === "processed" ? current : this.ledger.accountAt(pubkey, current, this.ledger.at(level).slot);
   }
-  getProgramAccounts(owner: string): Iterable<KeyedAccount> {
-    return this.svm.programAccounts(owner);
+  getProgramAccounts(owner: string, level: Commitment = "processed"): Iterable<KeyedAccount> {
+    if (level === "processed") return this.svm.programAccounts(owner);
+    return this.programAccountsAt(owner, this.ledger.at(level).slot);
+  }
+  /** The processed list with the accounts changed after `slot` replaced by their state at `slot`. */
+  private *programAccountsAt(owner: string, slot: bigint): Generator<KeyedAccount> {
+    const changed = new Set(this.ledger.changedAfter(slot));
+    for (const keyed of this.svm.programAccounts(owner)) if (!changed.has(keyed.pubkey)) yield keyed;
+    for (const pubkey of changed) {
+      const account = this.ledger.accountAt(pubkey, this.svm.getAccount(pubkey), slot);
+      if (account && account.owner === owner) yield { pubkey, account };
+    }
   }
   minimumBalanceForRentExemption(dataLength: number): bigint {
     return this.svm.minimumBalanceForRentExemption(dataLength);
@@ -204,7 +287,8 @@ export class Chain extends EventEmitter implements ChainApi {
   setAccount(pubkey: string, patch: Partial<AccountState>): void {
     const next = { ...(this.getAccount(pubkey) ?? EMPTY()), ...patch };
     this.svm.setAccount(pubkey, next);
-    this.emit("account", { pubkey, account: this.getAccount(pubkey) ?? EMPTY(), slot: this.currentSlot });
+    this.ledger.forget(pubkey);
+    this.emit("account", { pubkey, account: this.getAccount(pubkey) ?? EMPTY(), slot: this.currentSlot, allLevels: true });
   }
 
   setTokenAccount(owner: string, mint: string, patch: TokenAccountPatch, tokenProgram: string): string {
@@ -374,6 +458,7 @@ export class Chain extends EventEmitter implements ChainApi {
       computeUnitsConsumed: result.computeUnits,
     };
     this.records.set(p.signature, record);
+    this.ledger.tip().signatures.push(p.signature);
     for (const key of new Set(p.keys)) {
       let list = this.byAddress.get(key);
       if (!list) this.byAddress.set(key, (list = []));
@@ -381,9 +466,11 @@ export class Chain extends EventEmitter implements ChainApi {
     }
     p.keys.forEach((key, i) => {
       if (!p.writable[i]) return;
+      const before = pre.get(key) ?? null;
       const after = post.get(key) ?? null;
-      if (sameAccount(pre.get(key) ?? null, after)) return;
-      this.emit("account", { pubkey: key, account: after ?? EMPTY(), slot: this.currentSlot });
+      if (sameAccount(before, after)) return;
+      this.ledger.recordChange(key, before);
+      this.emit("account", { pubkey: key, account: after ?? EMPTY(), slot: this.currentSlot, allLevels: false });
     });
     this.emit("transaction", record);
   }
@@ -394,7 +481,10 @@ export class Chain extends EventEmitter implements ChainApi {
 
   getSignatureStatus(signature: string): SignatureStatus | null {
     const r = this.records.get(signature);
-    return r ? { slot: r.slot, err: r.err, confirmationStatus: "finalized" } : null;
+    if (!r) return null;
+    const level = this.ledger.levelOf(r.slot);
+    const confirmations = level === "finalized" ? null : Number(this.currentSlot - r.slot);
+    return { slot: r.slot, err: r.err, confirmationStatus: level, confirmations };
   }
 
   /** Signatures of landed transactions that include `address`, oldest first (landing order). */

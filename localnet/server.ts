@@ -16,6 +16,9 @@ export interface LocalnetOptions {
   wsPort?: number;
   slotMs: number;
   blockhashValidity?: number;
+  /** Commitment lags in blocks (defaults: the validator's 1 and 32). */
+  confirmedLag?: number;
+  finalizedLag?: number;
   programId: string;
   seedDemo: boolean;
   stateDir: string;
@@ -42,6 +45,8 @@ export async function startLocalnet(o: LocalnetOptions): Promise<Localnet> {
     slotMs: o.slotMs,
     models: [createStakingModel({ programId: o.programId }), ...(o.jupiter ? [createJupiterGuardModel()] : [])],
     ...(o.blockhashValidity ? { blockhashValidity: o.blockhashValidity } : {}),
+    ...(o.confirmedLag !== undefined ? { confirmedLag: o.confirmedLag } : {}),
+    ...(o.finalizedLag !== undefined ? { finalizedLag: o.finalizedLag } : {}),
   });
   const server = createRpcServer({
     chain,
@@ -53,6 +58,7 @@ export async function startLocalnet(o: LocalnetOptions): Promise<Localnet> {
   let jupiter: JupiterDouble | null = null;
   try {
     const seed = o.seedDemo ? await seedDemo(chain, { programId: o.programId, stateDir: o.stateDir }) : null;
+    if (seed) chain.settle();
     if (o.jupiter) {
       if (!seed) throw new Error("the Jupiter double trades the demo mints: it needs seedDemo");
       jupiter = await startJupiterDouble({

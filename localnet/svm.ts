@@ -6,6 +6,7 @@
 import { createRequire } from "node:module";
 import { PublicKey } from "@solana/web3.js";
 import bs58 from "bs58";
+import { INSTRUCTION_ERROR_NAMES, TRANSACTION_ERROR_NAMES } from "./error-names.ts";
 import type { AccountState, TransactionErrorJson } from "./types.ts";
 
 const require = createRequire(import.meta.url);
@@ -16,25 +17,15 @@ type NativeSvm = InstanceType<typeof native.LiteSvm>;
 type NativeMeta = InstanceType<typeof native.TransactionMetadata>;
 type NativeFailed = InstanceType<typeof native.FailedTransactionMetadata>;
 
-function reverse(table: Record<string, unknown>): Map<number, string> {
-  const out = new Map<number, string>();
-  for (const [k, v] of Object.entries(table)) if (typeof v === "number") out.set(v, k);
-  return out;
-}
-// The enums are `const enum` in the typings but plain objects at run time.
-const runtime = native as unknown as Record<string, Record<string, unknown>>;
-const TX_ERRORS = reverse(runtime["TransactionErrorFieldless"]!);
-const IX_ERRORS = reverse(runtime["InstructionErrorFieldless"]!);
-
 export function instructionErrorJson(err: unknown): string | Record<string, unknown> {
-  if (typeof err === "number") return IX_ERRORS.get(err) ?? `InstructionError${err}`;
+  if (typeof err === "number") return INSTRUCTION_ERROR_NAMES[err] ?? `InstructionError${err}`;
   if (err instanceof native.InstructionErrorCustom) return { Custom: err.code };
   if (err instanceof native.InstructionErrorBorshIo) return { BorshIoError: err.msg };
   return String(err);
 }
 
 export function transactionErrorJson(err: ReturnType<NativeFailed["err"]>): TransactionErrorJson {
-  if (typeof err === "number") return TX_ERRORS.get(err) ?? `TransactionError${err}`;
+  if (typeof err === "number") return TRANSACTION_ERROR_NAMES[err] ?? `TransactionError${err}`;
   if (err instanceof native.TransactionErrorInstructionError) {
     return { InstructionError: [err.index, instructionErrorJson(err.err())] };
   }

@@ -60,10 +60,34 @@ export interface SimulationResult {
   replacementBlockhash: { blockhash: string; lastValidBlockHeight: bigint } | null;
 }
 
+export type Commitment = "processed" | "confirmed" | "finalized";
+
 export interface SignatureStatus {
   slot: bigint;
   err: TransactionErrorJson | null;
-  confirmationStatus: "processed" | "confirmed" | "finalized";
+  confirmationStatus: Commitment;
+  /** Blocks since the transaction's (null once finalized, as the validator reports it). */
+  confirmations: number | null;
+}
+
+/** A confirmed or finalized level moved from `previous` to `slot`. */
+export interface CommitmentAdvance {
+  level: "confirmed" | "finalized";
+  slot: bigint;
+  previous: bigint;
+}
+
+/** One produced slot, as the block methods describe it. */
+export interface BlockInfo {
+  slot: bigint;
+  parentSlot: bigint;
+  height: bigint;
+  blockhash: string;
+  previousBlockhash: string;
+  blockTime: number;
+  signatures: readonly string[];
+  /** Accounts transactions of this block changed (null once finalized). */
+  changed: ReadonlySet<string> | null;
 }
 
 export interface SlotInfo {
@@ -76,6 +100,8 @@ export interface AccountChange {
   pubkey: string;
   account: AccountState;
   slot: bigint;
+  /** A cheatcode write: it holds at every commitment level at once. */
+  allLevels: boolean;
 }
 
 export interface TimeTravelTarget {
@@ -116,20 +142,31 @@ export interface ChainEvents {
   account: (change: AccountChange) => void;
   /** Emitted for every transaction that landed (successful or failed). */
   transaction: (record: TxRecord) => void;
+  /** Emitted after `slot` when the confirmed (then the finalized) level moves. */
+  commitment: (advance: CommitmentAdvance) => void;
 }
 
 /** What the JSON-RPC facade needs from the chain core. */
 export interface ChainApi {
   readonly genesisHash: string;
-  slot(): bigint;
-  blockHeight(): bigint;
+  /** The slot of the newest block at `level` (default processed). */
+  slot(level?: Commitment): bigint;
+  blockHeight(level?: Commitment): bigint;
   epoch(): bigint;
   clock(): ClockInfo;
-  latestBlockhash(): { blockhash: string; lastValidBlockHeight: bigint };
+  latestBlockhash(level?: Commitment): { blockhash: string; lastValidBlockHeight: bigint };
   isBlockhashValid(blockhash: string): boolean;
-  getAccount(pubkey: string): AccountState | null;
-  /** Every account owned by `owner` (including closed ones never: closed accounts do not exist). */
-  getProgramAccounts(owner: string): Iterable<KeyedAccount>;
+  /** The account as the newest block at `level` (default processed) left it. */
+  getAccount(pubkey: string, level?: Commitment): AccountState | null;
+  /** Every account owned by `owner` at `level` (closed accounts do not exist). */
+  getProgramAccounts(owner: string, level?: Commitment): Iterable<KeyedAccount>;
+  /** The level a slot has reached. */
+  levelOf(slot: bigint): Commitment;
+  block(slot: bigint): BlockInfo | null;
+  /** Produced blocks with from <= slot <= to, oldest first. */
+  blocks(from: bigint, to: bigint): readonly BlockInfo[];
+  /** The oldest block still held. */
+  firstBlock(): BlockInfo;
   minimumBalanceForRentExemption(dataLength: number): bigint;
   /** Lands the transaction or throws RpcError (-32002 with simulation details when preflight fails). */
   sendTransaction(raw: Uint8Array, options: { skipPreflight: boolean }): string;

@@ -108,7 +108,7 @@ export function checkContext(chain: ChainApi, config: Record<string, unknown>): 
   const commitment = commitmentParam(config);
   const min = optionalU64(config.minContextSlot, "minContextSlot");
   if (min !== undefined) {
-    const slot = chain.slot();
+    const slot = chain.slot(commitment);
     if (slot < min) throw minContextSlotNotReached(slot);
   }
   return commitment;

@@ -1,15 +1,21 @@
 /**
- * Websocket subscriptions fed by chain events: account (any change, closed accounts included), program (changes
+ * Websocket subscriptions fed by chain events, each delivered when the commitment it asked for (default
+ * finalized, as on the validator) is reached: account (any change, closed accounts included), program (changes
  * to live accounts the program owns that pass the filters; closed accounts are not notified, as on the
- * validator), signature (once, then gone; immediately when it already landed) and slot.
+ * validator), signature (once, then gone; at once when it already reached the level), logs, slot, root and
+ * slotsUpdates. A change a level has not reached yet is delivered when it does, so a subscriber registered
+ * just after a transaction still hears of it at confirmed and finalized. Cheatcode writes hold at every level
+ * and are notified at once.
  */
 import type { Logger } from "pino";
-import type { AccountChange, ChainApi, SlotInfo, TxRecord } from "../types.ts";
+import type { AccountChange, ChainApi, Commitment, CommitmentAdvance, SlotInfo, TxRecord } from "../types.ts";
+import { COMMITMENT_RANK } from "../ledger.ts";
 import { accountEncodingConfig, CLOSED_ACCOUNT, uiAccountText, type AccountEncodingConfig } from "./encoding.ts";
 import { invalidParams } from "./errors.ts";
 import { matchesFilters, parseFilters, type AccountFilter } from "./filters.ts";
 import { stringifyJson } from "./json.ts";
 import { boolParam, commitmentParam, configParam, pubkeyParam, requireCount, signatureParam } from "./params.ts";
+import { createIndex, logsFilterParam, type LogsFilter } from "./subscription-index.ts";
 
 /** One websocket client as the hub sees it. */
 export interface SubscriberConnection {
@@ -18,16 +24,19 @@ export interface SubscriberConnection {
   afterReply(fn: () => void): void;
 }
 
-export type SubscriptionKind = "account" | "program" | "signature" | "slot";
+export type SubscriptionKind = "account" | "program" | "signature" | "slot" | "logs" | "root" | "slotsUpdates";
 
-interface Subscription {
+export interface Subscription {
   id: number;
   kind: SubscriptionKind;
   conn: SubscriberConnection;
+  /** Account, program or signature; "" for the rest. */
   key: string;
+  commitment: Commitment;
   encoding: AccountEncodingConfig;
   filters: AccountFilter[];
   enableReceivedNotification: boolean;
+  logs: LogsFilter | null;
 }
 
 export interface SubscriptionHub {
@@ -39,47 +48,15 @@ export interface SubscriptionHub {
   close(): void;
 }
 
-const NOTIFICATION_METHOD: Record<SubscriptionKind, string> = {
-  account: "accountNotification",
-  program: "programNotification",
-  signature: "signatureNotification",
-  slot: "slotNotification",
-};
-
 function notification(sub: Subscription, resultText: string): string {
-  return `{"jsonrpc":"2.0","method":"${NOTIFICATION_METHOD[sub.kind]}","params":{"result":${resultText},"subscription":${sub.id}}}`;
+  return `{"jsonrpc":"2.0","method":"${sub.kind}Notification","params":{"result":${resultText},"subscription":${sub.id}}}`;
 }
 
-function addTo(index: Map<string, Set<Subscription>>, sub: Subscription): void {
-  let set = index.get(sub.key);
-  if (!set) index.set(sub.key, (set = new Set()));
-  set.add(sub);
-}
-
-function removeFrom(index: Map<string, Set<Subscription>>, sub: Subscription): void {
-  const set = index.get(sub.key);
-  if (!set) return;
-  set.delete(sub);
-  if (set.size === 0) index.delete(sub.key);
-}
+const ctxText = (slot: bigint, value: string) => `{"context":{"slot":${slot}},"value":${value}}`;
 
 export function createSubscriptionHub(chain: ChainApi, logger: Logger): SubscriptionHub {
   let nextId = 0;
-  const byId = new Map<number, Subscription>();
-  const accountSubs = new Map<string, Set<Subscription>>();
-  const programSubs = new Map<string, Set<Subscription>>();
-  const signatureSubs = new Map<string, Set<Subscription>>();
-  const slotSubs = new Set<Subscription>();
-  const byConnection = new Map<SubscriberConnection, Set<Subscription>>();
-
-  const remove = (sub: Subscription) => {
-    byId.delete(sub.id);
-    byConnection.get(sub.conn)?.delete(sub);
-    if (sub.kind === "account") removeFrom(accountSubs, sub);
-    else if (sub.kind === "program") removeFrom(programSubs, sub);
-    else if (sub.kind === "signature") removeFrom(signatureSubs, sub);
-    else slotSubs.delete(sub);
-  };
+  const subs = createIndex();
 
   const deliver = (sub: Subscription, text: string) => {
     try {
@@ -88,59 +65,136 @@ export function createSubscriptionHub(chain: ChainApi, logger: Logger): Subscrip
       logger.warn({ err, subscription: sub.id }, "websocket notification not delivered");
     }
   };
+  const atLevel = (level: Commitment) => (sub: Subscription) => sub.commitment === level;
+  /** What the newest block already satisfies (every level when the chain runs with no lag). */
+  const upTo = (slot: bigint) => {
+    const reached = COMMITMENT_RANK[chain.levelOf(slot)];
+    return (sub: Subscription) => COMMITMENT_RANK[sub.commitment] <= reached;
+  };
 
-  const signatureResult = (slot: bigint, err: unknown) => stringifyJson({ context: { slot }, value: { err } });
+  const notifyAccount = (pubkey: string, slot: bigint, account: "closed" | ReturnType<ChainApi["getAccount"]>, wants: (s: Subscription) => boolean) => {
+    const state = account === "closed" || account === null ? CLOSED_ACCOUNT : account;
+    for (const sub of subs.keyed("account", pubkey)) {
+      if (wants(sub)) deliver(sub, notification(sub, ctxText(slot, uiAccountText(chain, state, sub.encoding))));
+    }
+    if (state.lamports === 0n) return;
+    for (const sub of subs.keyed("program", state.owner)) {
+      if (!wants(sub) || !matchesFilters(state.data, sub.filters)) continue;
+      const value = `{"account":${uiAccountText(chain, state, sub.encoding)},"pubkey":"${pubkey}"}`;
+      deliver(sub, notification(sub, ctxText(slot, value)));
+    }
+  };
+
+  const signatureDone = (sub: Subscription, record: TxRecord | { slot: bigint; err: unknown }) => {
+    deliver(sub, notification(sub, stringifyJson({ context: { slot: record.slot }, value: { err: record.err } })));
+    subs.remove(sub);
+  };
+
+  const notifyLogs = (record: TxRecord, wants: (s: Subscription) => boolean) => {
+    for (const sub of subs.all("logs")) {
+      if (!wants(sub) || !sub.logs!.matches(record)) continue;
+      const value = { signature: record.signature, err: record.err, logs: record.logMessages };
+      deliver(sub, notification(sub, stringifyJson({ context: { slot: record.slot }, value })));
+    }
+  };
+
+  const slotsUpdate = (update: Record<string, unknown>) => {
+    const text = stringifyJson({ ...update, timestamp: Date.now() });
+    for (const sub of subs.all("slotsUpdates")) deliver(sub, notification(sub, text));
+  };
 
   const onAccount = (change: AccountChange) => {
-    const watchers = accountSubs.get(change.pubkey);
-    if (watchers) {
-      const account = change.account.lamports === 0n ? CLOSED_ACCOUNT : change.account;
-      for (const sub of watchers) {
-        deliver(sub, notification(sub, `{"context":{"slot":${change.slot}},"value":${uiAccountText(chain, account, sub.encoding)}}`));
-      }
-    }
-    if (change.account.lamports === 0n) return;
-    const programWatchers = programSubs.get(change.account.owner);
-    if (!programWatchers) return;
-    for (const sub of programWatchers) {
-      if (!matchesFilters(change.account.data, sub.filters)) continue;
-      const value = `{"account":${uiAccountText(chain, change.account, sub.encoding)},"pubkey":"${change.pubkey}"}`;
-      deliver(sub, notification(sub, `{"context":{"slot":${change.slot}},"value":${value}}`));
-    }
+    const account = change.account.lamports === 0n ? "closed" : change.account;
+    notifyAccount(change.pubkey, change.slot, account, change.allLevels ? () => true : upTo(change.slot));
   };
 
   const onTransaction = (record: TxRecord) => {
-    const watchers = signatureSubs.get(record.signature);
-    if (!watchers) return;
-    for (const sub of [...watchers]) {
+    const wants = upTo(record.slot);
+    for (const sub of [...subs.keyed("signature", record.signature)]) {
       if (sub.enableReceivedNotification) {
         deliver(sub, notification(sub, stringifyJson({ context: { slot: record.slot }, value: "receivedSignature" })));
       }
-      deliver(sub, notification(sub, signatureResult(record.slot, record.err)));
-      remove(sub);
+      if (wants(sub)) signatureDone(sub, record);
     }
+    notifyLogs(record, wants);
+  };
+
+  const onCommitment = ({ level, slot, previous }: CommitmentAdvance) => {
+    const wants = atLevel(level);
+    const blocks = chain.blocks(previous + 1n, slot);
+    const changed = new Set<string>();
+    for (const block of blocks) for (const pubkey of block.changed ?? []) changed.add(pubkey);
+    for (const pubkey of changed) notifyAccount(pubkey, slot, chain.getAccount(pubkey, level), wants);
+    for (const sub of [...subs.all("signature")]) {
+      if (!wants(sub)) continue;
+      const record = chain.getTransaction(sub.key);
+      if (record && record.slot <= slot) signatureDone(sub, record);
+    }
+    for (const block of blocks) {
+      for (const signature of block.signatures) notifyLogs(chain.getTransaction(signature)!, wants);
+    }
+    if (level === "finalized") for (const sub of subs.all("root")) deliver(sub, notification(sub, String(slot)));
+    slotsUpdate({ slot, type: level === "confirmed" ? "optimisticConfirmation" : "root" });
   };
 
   const onSlot = (info: SlotInfo) => {
-    for (const sub of slotSubs) {
+    for (const sub of subs.all("slot")) {
       deliver(sub, notification(sub, `{"parent":${info.parent},"root":${info.root},"slot":${info.slot}}`));
     }
+    if (subs.all("slotsUpdates").size === 0) return;
+    const parent = chain.block(info.parent);
+    const ok = parent?.signatures.filter((s) => chain.getTransaction(s)?.err === null).length ?? 0;
+    const total = parent?.signatures.length ?? 0;
+    slotsUpdate({ slot: info.parent, type: "completed" });
+    slotsUpdate({
+      slot: info.parent,
+      type: "frozen",
+      stats: {
+        numTransactionEntries: total,
+        numSuccessfulTransactions: ok,
+        numFailedTransactions: total - ok,
+        maxTransactionsPerEntry: total > 0 ? 1 : 0,
+      },
+    });
+    slotsUpdate({ slot: info.slot, type: "createdBank", parent: info.parent });
   };
 
   chain.on("account", onAccount);
   chain.on("transaction", onTransaction);
+  chain.on("commitment", onCommitment);
   chain.on("slot", onSlot);
 
-  const register = (conn: SubscriberConnection, partial: Omit<Subscription, "id" | "conn">): Subscription => {
-    const sub: Subscription = { ...partial, id: nextId++, conn };
-    byId.set(sub.id, sub);
-    let own = byConnection.get(conn);
-    if (!own) byConnection.set(conn, (own = new Set()));
-    own.add(sub);
-    return sub;
+  const none = {
+    key: "",
+    commitment: "finalized" as Commitment,
+    encoding: accountEncodingConfig({}, "base64"),
+    filters: [],
+    enableReceivedNotification: false,
+    logs: null,
+  };
+  const register = (conn: SubscriberConnection, partial: Partial<Subscription> & { kind: SubscriptionKind }): number => {
+    const sub: Subscription = { ...none, ...partial, id: nextId++, conn };
+    subs.add(sub);
+    return sub.id;
   };
 
-  const none = { encoding: accountEncodingConfig({}, "base64"), filters: [], enableReceivedNotification: false };
+  const subscribeSignature = (conn: SubscriberConnection, params: unknown[]): number => {
+    requireCount(params, 1, 2);
+    const key = signatureParam(params[0]);
+    const config = configParam(params[1]);
+    const commitment = commitmentParam(config);
+    const enableReceivedNotification = boolParam(config.enableReceivedNotification, "enableReceivedNotification", false);
+    const id = register(conn, { kind: "signature", key, commitment, enableReceivedNotification });
+    const record = chain.getTransaction(key);
+    if (record && record.slot <= chain.slot(commitment)) {
+      // already at the level asked for: answer the subscription, then notify at once and retire it
+      conn.afterReply(() => {
+        const sub = subs.get(id);
+        if (sub) signatureDone(sub, record);
+      });
+    }
+    return id;
+  };
 
   return {
     subscribe(conn, kind, params) {
@@ -149,72 +203,47 @@ export function createSubscriptionHub(chain: ChainApi, logger: Logger): Subscrip
           requireCount(params, 1, 2);
           const key = pubkeyParam(params[0]);
           const config = configParam(params[1]);
-          commitmentParam(config);
-          const sub = register(conn, { ...none, kind, key, encoding: accountEncodingConfig(config, "binary") });
-          addTo(accountSubs, sub);
-          return sub.id;
+          const commitment = commitmentParam(config);
+          return register(conn, { kind, key, commitment, encoding: accountEncodingConfig(config, "binary") });
         }
         case "program": {
           requireCount(params, 1, 2);
           const key = pubkeyParam(params[0], "program id");
           const config = configParam(params[1]);
-          commitmentParam(config);
+          const commitment = commitmentParam(config);
           const encoding = accountEncodingConfig(config, "binary");
-          const filters = parseFilters(config.filters);
-          const sub = register(conn, { ...none, kind, key, encoding, filters });
-          addTo(programSubs, sub);
-          return sub.id;
+          return register(conn, { kind, key, commitment, encoding, filters: parseFilters(config.filters) });
         }
-        case "signature": {
+        case "signature":
+          return subscribeSignature(conn, params);
+        case "logs": {
           requireCount(params, 1, 2);
-          const key = signatureParam(params[0]);
-          const config = configParam(params[1]);
-          commitmentParam(config);
-          const enableReceivedNotification = boolParam(config.enableReceivedNotification, "enableReceivedNotification", false);
-          const sub = register(conn, { ...none, kind, key, enableReceivedNotification });
-          const status = chain.getSignatureStatus(key);
-          if (status) {
-            // already landed: answer the subscription, then notify at once and retire it
-            conn.afterReply(() => {
-              if (!byId.has(sub.id)) return;
-              deliver(sub, notification(sub, signatureResult(status.slot, status.err)));
-              remove(sub);
-            });
-          }
-          addTo(signatureSubs, sub);
-          return sub.id;
+          const logs = logsFilterParam(params[0]);
+          return register(conn, { kind, logs, commitment: commitmentParam(configParam(params[1])) });
         }
-        case "slot": {
+        case "slot":
+        case "root":
+        case "slotsUpdates":
           requireCount(params, 0, 0);
-          const sub = register(conn, { ...none, kind, key: "" });
-          slotSubs.add(sub);
-          return sub.id;
-        }
+          return register(conn, { kind });
       }
     },
     unsubscribe(conn, kind, params) {
       requireCount(params, 1, 1);
       const id = params[0];
-      const sub = typeof id === "number" ? byId.get(id) : undefined;
+      const sub = typeof id === "number" ? subs.get(id) : undefined;
       if (!sub || sub.kind !== kind || sub.conn !== conn) throw invalidParams("Invalid subscription id.");
-      remove(sub);
+      subs.remove(sub);
       return true;
     },
-    dropConnection(conn) {
-      for (const sub of [...(byConnection.get(conn) ?? [])]) remove(sub);
-      byConnection.delete(conn);
-    },
-    count: () => byId.size,
+    dropConnection: (conn) => subs.dropConnection(conn),
+    count: () => subs.count(),
     close() {
       chain.off("account", onAccount);
       chain.off("transaction", onTransaction);
+      chain.off("commitment", onCommitment);
       chain.off("slot", onSlot);
-      byId.clear();
-      accountSubs.clear();
-      programSubs.clear();
-      signatureSubs.clear();
-      slotSubs.clear();
-      byConnection.clear();
+      subs.clear();
     },
   };
 }

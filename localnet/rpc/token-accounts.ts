@@ -215,6 +215,8 @@ function uiExtension(type: number, value: Uint8Array): UiExtension {
     case "pausableConfig":
       if (value.length === 33) return state({ authority: nonZeroKey(value, 0), paused: value[32] === 1 });
       break;
+    case undefined:
+      break;
   }
   return { extension: "unparseableExtension" };
 }

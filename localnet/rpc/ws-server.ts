@@ -45,6 +45,12 @@ const KINDS: Record<string, [SubscriptionKind, "subscribe" | "unsubscribe"]> = {
   signatureUnsubscribe: ["signature", "unsubscribe"],
   slotSubscribe: ["slot", "subscribe"],
   slotUnsubscribe: ["slot", "unsubscribe"],
+  logsSubscribe: ["logs", "subscribe"],
+  logsUnsubscribe: ["logs", "unsubscribe"],
+  rootSubscribe: ["root", "subscribe"],
+  rootUnsubscribe: ["root", "unsubscribe"],
+  slotsUpdatesSubscribe: ["slotsUpdates", "subscribe"],
+  slotsUpdatesUnsubscribe: ["slotsUpdates", "unsubscribe"],
 };
 
 export function createWsTransport(hub: SubscriptionHub, logger: Logger): {

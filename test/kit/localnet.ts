@@ -17,6 +17,9 @@ export interface TestLocalnetOptions {
   /** Default 50 ms; 0 keeps the slot still until a transaction or a cheatcode moves it. */
   slotMs?: number;
   blockhashValidity?: number;
+  /** Commitment lags in blocks: defaults 1 and 4 (the validator's finalized lag of 32 would cost tests 1.6 s per wait). */
+  confirmedLag?: number;
+  finalizedLag?: number;
   programId?: string;
   webhook?: LocalnetOptions["webhook"];
   jupiter?: LocalnetOptions["jupiter"];
@@ -33,6 +36,9 @@ export interface TestLocalnet extends Localnet {
 
 /** The local chain seeded with the demo: `seed` is always there. */
 export type SeededTestLocalnet = TestLocalnet & { seed: DemoSeed };
+
+export const TEST_CONFIRMED_LAG = 1;
+export const TEST_FINALIZED_LAG = 4;
 
 export class RpcFailure extends Error {
   readonly code: number;
@@ -57,6 +63,8 @@ export async function startTestLocalnet(o: TestLocalnetOptions = {}): Promise<Te
       stateDir,
       logger: o.logger ?? pino({ level: "silent" }),
       ...(o.blockhashValidity ? { blockhashValidity: o.blockhashValidity } : {}),
+      confirmedLag: o.confirmedLag ?? TEST_CONFIRMED_LAG,
+      finalizedLag: o.finalizedLag ?? TEST_FINALIZED_LAG,
       ...(o.webhook ? { webhook: o.webhook } : {}),
       ...(o.jupiter ? { jupiter: o.jupiter } : {}),
     });

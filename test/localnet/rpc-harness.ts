@@ -1,4 +1,8 @@
-/** The local chain (no demo seed, slot still by default) and raw JSON-RPC clients for the rpc-*.test.ts files. */
+/**
+ * The local chain (no demo seed) and raw JSON-RPC clients for the rpc-*.test.ts files. By default the slot stands
+ * still and every commitment level is the newest block (nothing would ever confirm otherwise);
+ * rpc-commitment.test.ts runs a moving chain with real lags.
+ */
 import { Connection } from "@solana/web3.js";
 import type { Chain } from "../../localnet/chain.ts";
 import type { RpcServer } from "../../localnet/rpc/index.ts";
@@ -17,7 +21,7 @@ export interface Harness {
 }
 
 export async function startHarness(options: Omit<TestLocalnetOptions, "seedDemo"> = {}): Promise<Harness> {
-  const net = await startTestLocalnet({ slotMs: 0, ...options, seedDemo: false });
+  const net = await startTestLocalnet({ slotMs: 0, confirmedLag: 0, finalizedLag: 0, ...options, seedDemo: false });
   const { chain, rpcServer: server, httpUrl, wsUrl } = net;
   const connection = new Connection(httpUrl, { commitment: "confirmed", wsEndpoint: wsUrl });
   let nextId = 1;

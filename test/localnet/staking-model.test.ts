@@ -174,7 +174,7 @@ describe("initialize_pool", () => {
       rewardVaultBump: rewardVaultPda(h.programId, h.stakePool)[1],
     };
     expect(p).toEqual(expected);
-    expect(data).toEqual(await encodeStakePool(expected));
+    expect(data).toEqual(encodeStakePool(expected));
     expect(data.length).toBe(STAKE_POOL_SIZE);
     const account = h.account(h.stakePool)!;
     expect(account.owner).toBe(h.programId.toBase58());
@@ -236,7 +236,7 @@ describe("stake", () => {
       bump: userStakePda(h.programId, h.stakePool, user.publicKey)[1],
     };
     const key = h.userStake(user.publicKey);
-    expect(bytes(key)).toEqual(await encodeUserStake(expected));
+    expect(bytes(key)).toEqual(encodeUserStake(expected));
     expect(bytes(key)[112]).toBe(1);
     expect(h.account(key)!.owner).toBe(h.programId.toBase58());
     expect(h.account(key)!.lamports).toBe(h.chain.minimumBalanceForRentExemption(USER_STAKE_SIZE));
@@ -297,7 +297,7 @@ describe("unstake, cooldown and withdraw", () => {
     const e = event(logs, "UnstakeEvent");
     const now = e.timestamp as bigint;
     const expected: UserStakeAccount = { ...before, cooldownEnd: now + 1_209_600n, cooldownAmount: 15_000n * KAMIYO, tier: "Pro" };
-    expect(bytes(h.userStake(user.publicKey))).toEqual(await encodeUserStake(expected));
+    expect(bytes(h.userStake(user.publicKey))).toEqual(encodeUserStake(expected));
     expect(e).toEqual({
       user: user.publicKey.toBase58(),
       amount: 15_000n * KAMIYO,
@@ -357,7 +357,7 @@ describe("unstake, cooldown and withdraw", () => {
     const after: UserStakeAccount = { ...before, stakedAmount: 0n, cooldownEnd: null, cooldownAmount: 0n };
     expect(position(user)).toEqual(after);
     // exit() writes the shorter None encoding over the old bytes: the tail keeps the old cooldown bytes.
-    const encoded = (await encodeUserStake(after)).subarray(0, 139);
+    const encoded = encodeUserStake(after).subarray(0, 139);
     expect(bytes(key)).toEqual(Buffer.concat([encoded, dataBefore.subarray(139)]));
     expect(h.account(key)!.lamports).toBe(h.chain.minimumBalanceForRentExemption(USER_STAKE_SIZE));
     expect(h.balance(tokens)).toBe(1_000n * KAMIYO);

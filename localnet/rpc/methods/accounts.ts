@@ -20,10 +20,10 @@ const getAccountInfo: MethodHandler = (params, { chain }) => {
   requireCount(params, 1, 2);
   const pubkey = pubkeyParam(params[0]);
   const config = configParam(params[1]);
-  checkContext(chain, config);
+  const level = checkContext(chain, config);
   const encoding = accountEncodingConfig(config, "binary");
-  const slot = chain.slot();
-  const account = chain.getAccount(pubkey);
+  const slot = chain.slot(level);
+  const account = chain.getAccount(pubkey, level);
   if (!account) return withContext(slot, null);
   checkEncodable(account, encoding);
   return withContext(slot, uiAccount(chain, account, encoding));
@@ -37,10 +37,10 @@ const getMultipleAccounts: MethodHandler = (params, { chain }) => {
   if (params[0].length > MAX_MULTIPLE_ACCOUNTS) throw invalidParams(`Too many inputs provided; max ${MAX_MULTIPLE_ACCOUNTS}`);
   const pubkeys = params[0].map((p, i) => pubkeyParam(p, `pubkeys[${i}]`));
   const config = configParam(params[1]);
-  checkContext(chain, config);
+  const level = checkContext(chain, config);
   const encoding = accountEncodingConfig(config, "base64");
-  const slot = chain.slot();
-  const accounts = pubkeys.map((p) => chain.getAccount(p));
+  const slot = chain.slot(level);
+  const accounts = pubkeys.map((p) => chain.getAccount(p, level));
   for (const a of accounts) if (a) checkEncodable(a, encoding);
   return withContext(
     slot,
@@ -89,11 +89,11 @@ const getProgramAccounts: MethodHandler = (params, ctx) => {
   requireCount(params, 1, 2);
   const programId = pubkeyParam(params[0], "program id");
   const config = configParam(params[1]);
-  checkContext(chain, config);
+  const level = checkContext(chain, config);
   const encoding = accountEncodingConfig(config, "binary");
   const filters = parseFilters(config.filters);
-  const contextSlot = boolParam(config.withContext, "withContext", false) ? chain.slot() : null;
-  const accounts = chain.getProgramAccounts(programId)[Symbol.iterator]();
+  const contextSlot = boolParam(config.withContext, "withContext", false) ? chain.slot(level) : null;
+  const accounts = chain.getProgramAccounts(programId, level)[Symbol.iterator]();
   if (encoding.encoding === "binary" || encoding.encoding === "base58") {
     const matches: KeyedAccount[] = [];
     for (let next = accounts.next(); !next.done; next = accounts.next()) {
@@ -111,16 +111,16 @@ const getProgramAccounts: MethodHandler = (params, ctx) => {
 const getBalance: MethodHandler = (params, { chain }) => {
   requireCount(params, 1, 2);
   const pubkey = pubkeyParam(params[0]);
-  checkContext(chain, configParam(params[1]));
-  return withContext(chain.slot(), chain.getAccount(pubkey)?.lamports ?? 0n);
+  const level = checkContext(chain, configParam(params[1]));
+  return withContext(chain.slot(level), chain.getAccount(pubkey, level)?.lamports ?? 0n);
 };
 
 const getTokenAccountBalance: MethodHandler = (params, { chain }) => {
   requireCount(params, 1, 2);
   const pubkey = pubkeyParam(params[0]);
-  checkContext(chain, configParam(params[1]));
-  const slot = chain.slot();
-  const account = chain.getAccount(pubkey);
+  const level = checkContext(chain, configParam(params[1]));
+  const slot = chain.slot(level);
+  const account = chain.getAccount(pubkey, level);
   if (!account) throw invalidParams("Invalid param: could not find account");
   const token = readTokenAccount(account);
   if (!token) throw invalidParams("Invalid param: not a Token account");

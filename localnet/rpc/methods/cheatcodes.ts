@@ -66,7 +66,7 @@ const surfnet_timeTravel: MethodHandler = (params, ctx) => {
   const key = given[0]!;
   target[key] = u64Param(config[key], key);
   ctx.chain.timeTravel(target);
-  return epochInfo(ctx);
+  return epochInfo(ctx, "processed");
 };
 
 export const cheatcodeMethods: Record<string, MethodHandler> = {

@@ -1,5 +1,5 @@
 /** Cluster state: slots, blockhashes, epoch, fees, version, health. */
-import type { ChainApi } from "../../types.ts";
+import type { ChainApi, Commitment } from "../../types.ts";
 import { decodeBase58 } from "../base58.ts";
 import { invalidParams } from "../errors.ts";
 import { checkContext, configParam, describe, pubkeyParam, requireCount, stringParam } from "../params.ts";
@@ -19,12 +19,12 @@ const DEFAULT_UNITS_PER_INSTRUCTION = 200_000n;
 const MAX_COMPUTE_UNITS = 1_400_000n;
 const MAX_PRIORITIZATION_FEE_ADDRESSES = 128;
 
-export function epochInfo(ctx: MethodContext): Record<string, unknown> {
+export function epochInfo(ctx: MethodContext, level: Commitment = "finalized"): Record<string, unknown> {
   const { chain } = ctx;
-  const slot = chain.slot();
+  const slot = chain.slot(level);
   return {
     absoluteSlot: slot,
-    blockHeight: chain.blockHeight(),
+    blockHeight: chain.blockHeight(level),
     epoch: chain.epoch(),
     slotIndex: slot % SLOTS_PER_EPOCH,
     slotsInEpoch: SLOTS_PER_EPOCH,
@@ -32,24 +32,21 @@ export function epochInfo(ctx: MethodContext): Record<string, unknown> {
   };
 }
 
-const noParamsButConfig = (params: unknown[], chain: ChainApi) => {
+const noParamsButConfig = (params: unknown[], chain: ChainApi): Commitment => {
   requireCount(params, 0, 1);
-  checkContext(chain, configParam(params[0]));
+  return checkContext(chain, configParam(params[0]));
 };
 
 const getSlot: MethodHandler = (params, { chain }) => {
-  noParamsButConfig(params, chain);
-  return chain.slot();
+  return chain.slot(noParamsButConfig(params, chain));
 };
 
 const getBlockHeight: MethodHandler = (params, { chain }) => {
-  noParamsButConfig(params, chain);
-  return chain.blockHeight();
+  return chain.blockHeight(noParamsButConfig(params, chain));
 };
 
 const getEpochInfo: MethodHandler = (params, ctx) => {
-  noParamsButConfig(params, ctx.chain);
-  return epochInfo(ctx);
+  return epochInfo(ctx, noParamsButConfig(params, ctx.chain));
 };
 
 const getEpochSchedule: MethodHandler = (params) => {
@@ -64,8 +61,8 @@ const getEpochSchedule: MethodHandler = (params) => {
 };
 
 const getLatestBlockhash: MethodHandler = (params, { chain }) => {
-  noParamsButConfig(params, chain);
-  return withContext(chain.slot(), chain.latestBlockhash());
+  const level = noParamsButConfig(params, chain);
+  return withContext(chain.slot(level), chain.latestBlockhash(level));
 };
 
 const isBlockhashValid: MethodHandler = (params, { chain }) => {
@@ -73,8 +70,8 @@ const isBlockhashValid: MethodHandler = (params, { chain }) => {
   const blockhash = stringParam(params[0], "blockhash");
   const bytes = decodeBase58(blockhash);
   if (bytes === null || bytes.length !== 32) throw invalidParams(`Invalid param: ${JSON.stringify(blockhash)} is not a blockhash`);
-  checkContext(chain, configParam(params[1]));
-  return withContext(chain.slot(), chain.isBlockhashValid(blockhash));
+  const level = checkContext(chain, configParam(params[1]));
+  return withContext(chain.slot(level), chain.isBlockhashValid(blockhash));
 };
 
 const getGenesisHash: MethodHandler = (params, { chain }) => {

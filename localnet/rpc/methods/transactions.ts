@@ -68,7 +68,7 @@ const simulateTransaction: MethodHandler = (params, { chain }) => {
   const config = configParam(params[1]);
   const encoding = oneOf(config.encoding, "encoding", ["base58", "base64"] as const, "base58");
   const raw = decodeWireParam(params[0], encoding);
-  checkContext(chain, config);
+  const level = checkContext(chain, config);
   const sigVerify = boolParam(config.sigVerify, "sigVerify", false);
   const replaceRecentBlockhash = boolParam(config.replaceRecentBlockhash, "replaceRecentBlockhash", false);
   if (sigVerify && replaceRecentBlockhash) throw invalidParams("sigVerify may not be used with replaceRecentBlockhash");
@@ -87,7 +87,7 @@ const simulateTransaction: MethodHandler = (params, { chain }) => {
     }
     addresses = accounts.addresses.map((a, i) => pubkeyParam(a, `accounts.addresses[${i}]`));
   }
-  const slot = chain.slot();
+  const slot = chain.slot(level);
   const result = chain.simulateTransaction(raw, { sigVerify, replaceRecentBlockhash, accounts: addresses });
   const accounts =
     result.accounts?.map((a) => {
@@ -106,18 +106,16 @@ const simulateTransaction: MethodHandler = (params, { chain }) => {
   });
 };
 
-function statusJson(chain: ChainApi, status: SignatureStatus) {
-  const confirmations = status.confirmationStatus === "finalized" ? null : Number(chain.slot() - status.slot);
+function statusJson(status: SignatureStatus) {
   return {
     slot: status.slot,
-    confirmations,
+    confirmations: status.confirmations,
     err: status.err,
     status: status.err === null ? { Ok: null } : { Err: status.err },
     confirmationStatus: status.confirmationStatus,
   };
 }
 
-const COMMITMENT_RANK = { processed: 0, confirmed: 1, finalized: 2 } as const;
 
 const getSignatureStatuses: MethodHandler = (params, { chain }) => {
   requireCount(params, 1, 2);
@@ -135,7 +133,7 @@ const getSignatureStatuses: MethodHandler = (params, { chain }) => {
       const status = chain.getSignatureStatus(sig);
       if (!status) return null;
       if (!searchHistory && slot - status.slot > STATUS_CACHE_SLOTS) return null;
-      return statusJson(chain, status);
+      return statusJson(status);
     }),
   );
 };
@@ -162,9 +160,7 @@ const getTransaction: MethodHandler = (params, { chain }) => {
       ? undefined
       : Number(u64Param(config.maxSupportedTransactionVersion, "maxSupportedTransactionVersion"));
   const record = chain.getTransaction(signature);
-  if (!record) return null;
-  const status = chain.getSignatureStatus(signature);
-  if (status && COMMITMENT_RANK[status.confirmationStatus] < COMMITMENT_RANK[commitment]) return null;
+  if (!record || record.slot > chain.slot(commitment)) return null;
   return transactionResult(record, encoding, maxVersion);
 };
 
@@ -195,7 +191,7 @@ const getSignaturesForAddress: MethodHandler = (params, { chain }) => {
   const address = pubkeyParam(params[0], "address");
   const config = configParam(params[1]);
   checkContext(chain, config);
-  requireConfirmed(config);
+  const visibleUpTo = chain.slot(requireConfirmed(config));
   const limit = config.limit === undefined || config.limit === null ? MAX_SIGNATURES_FOR_ADDRESS : usizeParam(config.limit, "limit");
   if (limit < 1 || limit > MAX_SIGNATURES_FOR_ADDRESS) throw invalidParams(`Invalid limit; max ${MAX_SIGNATURES_FOR_ADDRESS}`);
   const beforeSig = config.before === undefined || config.before === null ? null : signatureParam(config.before, "before");
@@ -209,6 +205,7 @@ const getSignaturesForAddress: MethodHandler = (params, { chain }) => {
     const signature = entries[i]!;
     const record = chain.getTransaction(signature);
     if (!record) continue;
+    if (record.slot > visibleUpTo) continue;
     const pos: [bigint, number] = [record.slot, record.indexWithinBlock];
     if (upper && !before(pos, upper)) continue;
     if (lower && !before(lower, pos)) break;
