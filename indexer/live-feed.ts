@@ -56,126 +56,166 @@ interface ProgramNotification {
   value: { pubkey: string; account: { data: [string, string]; lamports: number; owner: string } };
 }
 
-export function createLiveFeed(o: LiveFeedOptions): LiveFeed {
-  let socket: WebSocket | null = null;
-  let stopped = true;
-  let everSubscribed = false;
+/** What one socket reports, each with the socket, so that reports of a replaced socket can be ignored. */
+interface SocketEvents {
+  subscribed(ws: WebSocket): void;
+  slot(ws: WebSocket, slot: bigint): void;
+  account(ws: WebSocket, read: AccountRead): void;
+  gone(ws: WebSocket, reason: string): void;
+}
+
+/** Opens one socket, subscribes on it, and reports what it hears until it closes or errors. */
+function openSocket(o: LiveFeedOptions, on: SocketEvents): { ws: WebSocket; closed: Promise<void> } {
+  const ws = new WebSocket(o.wsUrl, { handshakeTimeout: o.handshakeTimeoutMs, perMessageDeflate: false });
+  const closed = new Promise<void>((resolve) => ws.once("close", () => resolve()));
   let programSub: number | null = null;
   let slotSub: number | null = null;
-  let subscribed = false;
-  let highestSlot = -1n;
-  let lastProgressAt = 0;
-  let failures = 0;
-  let reconnectTimer: NodeJS.Timeout | null = null;
-  let watchdog: NodeJS.Timeout | null = null;
-  let closed: Promise<void> = Promise.resolve();
 
-  const log = o.logger;
-
-  function giveUp(ws: WebSocket, reason: string): void {
-    if (ws !== socket) return;
-    socket = null;
-    subscribed = false;
-    programSub = null;
-    slotSub = null;
-    // terminate(), not close(): a stalled peer would never complete the closing handshake.
-    ws.terminate();
-    if (stopped) return;
-    failures++;
-    o.onReconnect(reason);
-    const delay = o.backoff.delay(failures);
-    log.warn({ reason, delayMs: delay, failures }, "live feed lost; reconnecting");
-    reconnectTimer = setTimeout(() => {
-      reconnectTimer = null;
-      connect();
-    }, delay);
-  }
-
-  function handle(ws: WebSocket, msg: Message): void {
+  function handle(msg: Message): void {
     if (msg.id === PROGRAM_SUBSCRIBE_ID || msg.id === SLOT_SUBSCRIBE_ID) {
       if (msg.error || typeof msg.result !== "number") {
-        giveUp(ws, `subscription refused: ${msg.error?.message ?? "no subscription id"}`);
+        on.gone(ws, `subscription refused: ${msg.error?.message ?? "no subscription id"}`);
         return;
       }
       if (msg.id === PROGRAM_SUBSCRIBE_ID) programSub = msg.result;
       else slotSub = msg.result;
-      if (programSub !== null && slotSub !== null && !subscribed) {
-        subscribed = true;
-        const reconnect = everSubscribed;
-        everSubscribed = true;
-        log.info({ reconnect }, "live feed subscribed");
-        o.onSubscribed({ reconnect });
-      }
+      if (programSub !== null && slotSub !== null) on.subscribed(ws);
       return;
     }
     if (msg.method === "slotNotification" && msg.params?.subscription === slotSub) {
-      const slot = BigInt((msg.params.result as { slot: number }).slot);
-      if (slot > highestSlot) {
-        highestSlot = slot;
-        lastProgressAt = Date.now();
-        // A socket that makes progress again has recovered: the next failure starts the backoff over.
-        if (subscribed) failures = 0;
-        o.onSlot(slot);
-      }
+      on.slot(ws, BigInt((msg.params.result as { slot: number }).slot));
       return;
     }
     if (msg.method === "programNotification" && msg.params?.subscription === programSub) {
       const n = msg.params.result as ProgramNotification;
-      const slot = BigInt(n.context.slot);
       const a = n.value.account;
-      o.onAccount({
+      on.account(ws, {
         address: n.value.pubkey,
-        slot,
+        slot: BigInt(n.context.slot),
         account: { owner: a.owner, lamports: BigInt(a.lamports), data: Buffer.from(a.data[0], "base64") },
       });
     }
   }
 
+  ws.on("open", () => {
+    const send = (id: number, method: string, params: unknown[]) => ws.send(JSON.stringify({ jsonrpc: "2.0", id, method, params }));
+    send(PROGRAM_SUBSCRIBE_ID, "programSubscribe", [
+      o.programId,
+      // Commitment is always explicit: the node's default is finalized.
+      { commitment: o.commitment, encoding: "base64", filters: o.filters },
+    ]);
+    send(SLOT_SUBSCRIBE_ID, "slotSubscribe", []);
+  });
+  ws.on("message", (data, isBinary) => {
+    if (isBinary) return;
+    let msg: Message;
+    try {
+      msg = JSON.parse(data.toString()) as Message;
+    } catch {
+      o.logger.warn("live feed: a message is not JSON; ignored");
+      return;
+    }
+    try {
+      handle(msg);
+    } catch (err) {
+      o.logger.warn({ err: describeError(err) }, "live feed: a notification has an unexpected shape; ignored");
+    }
+  });
+  ws.on("error", (err) => on.gone(ws, `socket error: ${describeError(err)}`));
+  ws.on("close", (code) => on.gone(ws, `socket closed (${code})`));
+  return { ws, closed };
+}
+
+/** Liveness across sockets: slot progress (the highest slot ever seen), the stall bound, and the failure count. */
+function createLiveness(o: Pick<LiveFeedOptions, "stallTimeoutMs" | "backoff">) {
+  let highestSlot = -1n;
+  let lastProgressAt = 0;
+  let failures = 0;
+  return {
+    /** A new socket: the stall bound starts now, as a server that accepts and then says nothing is dead. */
+    opened() {
+      lastProgressAt = Date.now();
+    },
+    /** Whether `slot` is progress; progress on a subscribed socket means it recovered: the backoff starts over. */
+    progress(slot: bigint, subscribed: boolean): boolean {
+      if (slot <= highestSlot) return false;
+      highestSlot = slot;
+      lastProgressAt = Date.now();
+      if (subscribed) failures = 0;
+      return true;
+    },
+    stalled: () => Date.now() - lastProgressAt > o.stallTimeoutMs,
+    /** How often the watchdog asks: a few times per stall bound. */
+    checkEveryMs: Math.max(50, Math.min(1000, Math.floor(o.stallTimeoutMs / 4))),
+    /** Counts a lost socket; returns the failures in a row and the wait before the next socket. */
+    failed() {
+      failures++;
+      return { failures, delayMs: o.backoff.delay(failures) };
+    },
+  };
+}
+
+/** The feed: one socket at a time, replaced with backoff when it is lost or stalls. */
+export function createLiveFeed(o: LiveFeedOptions): LiveFeed {
+  const liveness = createLiveness(o);
+  let socket: WebSocket | null = null;
+  let stopped = true;
+  let everSubscribed = false;
+  let subscribed = false;
+  let reconnectTimer: NodeJS.Timeout | null = null;
+  let watchdog: NodeJS.Timeout | null = null;
+  let closed: Promise<void> = Promise.resolve();
+
+  function giveUp(ws: WebSocket, reason: string): void {
+    if (ws !== socket) return;
+    socket = null;
+    subscribed = false;
+    // terminate(), not close(): a stalled peer would never complete the closing handshake.
+    ws.terminate();
+    if (stopped) return;
+    const { failures, delayMs } = liveness.failed();
+    o.onReconnect(reason);
+    o.logger.warn({ reason, delayMs, failures }, "live feed lost; reconnecting");
+    reconnectTimer = setTimeout(() => {
+      reconnectTimer = null;
+      connect();
+    }, delayMs);
+  }
+
+  const events: SocketEvents = {
+    // Once per socket: both subscriptions confirmed.
+    subscribed(ws) {
+      if (ws !== socket || subscribed) return;
+      subscribed = true;
+      const reconnect = everSubscribed;
+      everSubscribed = true;
+      o.logger.info({ reconnect }, "live feed subscribed");
+      o.onSubscribed({ reconnect });
+    },
+    slot(ws, slot) {
+      if (ws === socket && liveness.progress(slot, subscribed)) o.onSlot(slot);
+    },
+    account(ws, read) {
+      if (ws === socket) o.onAccount(read);
+    },
+    gone: giveUp,
+  };
+
   function connect(): void {
     if (stopped) return;
-    const ws = new WebSocket(o.wsUrl, { handshakeTimeout: o.handshakeTimeoutMs, perMessageDeflate: false });
-    socket = ws;
-    // The stall bound starts now: a server that accepts and then says nothing is as dead as a closed one.
-    lastProgressAt = Date.now();
-    closed = new Promise((resolve) => ws.once("close", () => resolve()));
-    ws.on("open", () => {
-      const send = (id: number, method: string, params: unknown[]) => ws.send(JSON.stringify({ jsonrpc: "2.0", id, method, params }));
-      send(PROGRAM_SUBSCRIBE_ID, "programSubscribe", [
-        o.programId,
-        // Commitment is always explicit: the node's default is finalized.
-        { commitment: o.commitment, encoding: "base64", filters: o.filters },
-      ]);
-      send(SLOT_SUBSCRIBE_ID, "slotSubscribe", []);
-    });
-    ws.on("message", (data, isBinary) => {
-      if (isBinary || ws !== socket) return;
-      let msg: Message;
-      try {
-        msg = JSON.parse(data.toString()) as Message;
-      } catch {
-        log.warn("live feed: a message is not JSON; ignored");
-        return;
-      }
-      try {
-        handle(ws, msg);
-      } catch (err) {
-        log.warn({ err: describeError(err) }, "live feed: a notification has an unexpected shape; ignored");
-      }
-    });
-    ws.on("error", (err) => giveUp(ws, `socket error: ${describeError(err)}`));
-    ws.on("close", (code) => giveUp(ws, `socket closed (${code})`));
+    const opened = openSocket(o, events);
+    socket = opened.ws;
+    closed = opened.closed;
+    liveness.opened();
   }
 
   return {
     start() {
       if (!stopped) return;
       stopped = false;
-      const every = Math.max(50, Math.min(1000, Math.floor(o.stallTimeoutMs / 4)));
       watchdog = setInterval(() => {
-        if (socket && Date.now() - lastProgressAt > o.stallTimeoutMs) {
-          giveUp(socket, `no slot progress for ${o.stallTimeoutMs} ms`);
-        }
-      }, every);
+        if (socket && liveness.stalled()) giveUp(socket, `no slot progress for ${o.stallTimeoutMs} ms`);
+      }, liveness.checkEveryMs);
       connect();
     },
     async stop() {

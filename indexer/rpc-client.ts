@@ -91,17 +91,17 @@ function rpcError(method: string, error: { code?: unknown; message?: unknown; da
   });
 }
 
-export function createRpcClient(options: RpcClientOptions): RpcClient {
-  const doFetch: FetchLike = options.fetch ?? ((input, init) => fetch(input, init));
-  const timeoutMs = options.timeoutMs ?? 30_000;
-  let nextId = 1;
+/** One JSON-RPC POST; transport failures and HTTP errors become RpcCallErrors, an abort a StoppedError. */
+type Post = (method: string, params: unknown[], signal: AbortSignal | undefined, timeoutMs: number | null) => Promise<Response>;
 
-  async function post(method: string, params: unknown[], signal: AbortSignal | undefined, timeout: number | null): Promise<Response> {
+function createPost(url: string, doFetch: FetchLike): Post {
+  let nextId = 1;
+  return async (method, params, signal, timeoutMs) => {
     if (signal?.aborted) throw new StoppedError();
-    const signals = [signal, timeout === null ? undefined : AbortSignal.timeout(timeout)].filter((s) => s !== undefined);
+    const signals = [signal, timeoutMs === null ? undefined : AbortSignal.timeout(timeoutMs)].filter((s) => s !== undefined);
     let res: Response;
     try {
-      res = await doFetch(options.url, {
+      res = await doFetch(url, {
         method: "POST",
         headers: { "content-type": "application/json" },
         body: JSON.stringify({ jsonrpc: "2.0", id: nextId++, method, params }),
@@ -119,126 +119,148 @@ export function createRpcClient(options: RpcClientOptions): RpcClient {
       });
     }
     return res;
-  }
+  };
+}
 
-  async function call<T>(method: string, params: unknown[], signal?: AbortSignal): Promise<T> {
-    const res = await post(method, params, signal, timeoutMs);
-    let body: { result?: T; error?: { code?: unknown; message?: unknown } };
-    try {
-      body = (await res.json()) as typeof body;
-    } catch (err) {
-      if (signal?.aborted) throw new StoppedError();
-      throw new RpcCallError(method, `unreadable response: ${(err as Error).message}`, { code: null, retryable: true, cause: err });
+async function callRpc<T>(post: Post, timeoutMs: number, method: string, params: unknown[], signal?: AbortSignal): Promise<T> {
+  const res = await post(method, params, signal, timeoutMs);
+  let body: { result?: T; error?: { code?: unknown; message?: unknown } };
+  try {
+    body = (await res.json()) as typeof body;
+  } catch (err) {
+    if (signal?.aborted) throw new StoppedError();
+    throw new RpcCallError(method, `unreadable response: ${(err as Error).message}`, { code: null, retryable: true, cause: err });
+  }
+  if (body.error) throw rpcError(method, body.error);
+  if (!("result" in body)) throw new RpcCallError(method, "response has neither result nor error", { code: null, retryable: true });
+  return body.result as T;
+}
+
+type Call = <T>(method: string, params: unknown[], signal?: AbortSignal) => Promise<T>;
+
+async function getMultipleAccounts(
+  call: Call,
+  addresses: readonly string[],
+  opts: { commitment: Commitment; minContextSlot?: bigint },
+  signal?: AbortSignal,
+): Promise<AccountRead[]> {
+  const out: AccountRead[] = [];
+  for (let i = 0; i < addresses.length; i += MAX_MULTIPLE_ACCOUNTS) {
+    const keys = addresses.slice(i, i + MAX_MULTIPLE_ACCOUNTS);
+    const config: Record<string, unknown> = { commitment: opts.commitment, encoding: "base64" };
+    if (opts.minContextSlot !== undefined) config.minContextSlot = Number(opts.minContextSlot);
+    const result = await call<{ context: { slot: number }; value: (UiAccount | null)[] }>("getMultipleAccounts", [keys, config], signal);
+    const slot = BigInt(result.context.slot);
+    keys.forEach((address, j) => {
+      const ui = result.value[j];
+      out.push({ address, slot, account: ui ? toRawAccount("getMultipleAccounts", ui) : null });
+    });
+  }
+  return out;
+}
+
+async function* streamProgramAccounts(
+  post: Post,
+  programId: string,
+  opts: Parameters<RpcClient["streamProgramAccounts"]>[1],
+  signal?: AbortSignal,
+): AsyncGenerator<ProgramAccountsBatch> {
+  const method = "getProgramAccounts";
+  const config: Record<string, unknown> = {
+    commitment: opts.commitment,
+    encoding: "base64",
+    withContext: true,
+    filters: opts.filters,
+  };
+  if (opts.minContextSlot !== undefined) config.minContextSlot = Number(opts.minContextSlot);
+  // No overall timeout: a large program takes minutes to list. Stalls are bounded by the caller's signal.
+  const res = await post(method, [programId, config], signal, null);
+  if (!res.body) throw new RpcCallError(method, "response has no body", { code: null, retryable: true });
+  yield* readAccountBatches(method, res.body, opts.batchSize, signal);
+}
+
+/** Scans a streamed getProgramAccounts response, handing out batches of `batchSize` once the slot is known. */
+async function* readAccountBatches(
+  method: string,
+  body: ReadableStream<Uint8Array>,
+  batchSize: number,
+  signal?: AbortSignal,
+): AsyncGenerator<ProgramAccountsBatch> {
+  let slot: bigint | null = null;
+  // Set by the scanner's callback: typed by assertion, or the compiler would narrow it to null for good.
+  let error = null as RpcCallError | null;
+  let pending: KeyedRawAccount[] = [];
+  let yielded = false;
+  const scanner = new RpcResultScanner({
+    context(json) {
+      slot = BigInt((JSON.parse(json.toString("utf8")) as { slot: number }).slot);
+    },
+    error(json) {
+      error = rpcError(method, JSON.parse(json.toString("utf8")) as { code?: unknown; message?: unknown });
+    },
+    item(json) {
+      const keyed = JSON.parse(json.toString("utf8")) as { pubkey: string; account: UiAccount };
+      pending.push({ address: keyed.pubkey, account: toRawAccount(method, keyed.account) });
+    },
+  });
+  const shapeError = (err: unknown) =>
+    new RpcCallError(method, `malformed response: ${(err as Error).message}`, {
+      code: null,
+      retryable: err instanceof ResponseShapeError,
+      cause: err,
+    });
+  try {
+    for await (const chunk of body as unknown as AsyncIterable<Uint8Array>) {
+      try {
+        scanner.push(Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength));
+      } catch (err) {
+        throw shapeError(err);
+      }
+      if (error) throw error;
+      // Batches are handed out only once the context slot is known; validators write `context` first,
+      // so in practice nothing waits here.
+      if (slot !== null && pending.length >= batchSize) {
+        const batch = pending;
+        pending = [];
+        yielded = true;
+        yield { slot, accounts: batch };
+      }
     }
-    if (body.error) throw rpcError(method, body.error);
-    if (!("result" in body)) throw new RpcCallError(method, "response has neither result nor error", { code: null, retryable: true });
-    return body.result as T;
+    try {
+      scanner.end();
+    } catch (err) {
+      throw shapeError(err);
+    }
+  } catch (err) {
+    if (signal?.aborted) throw new StoppedError();
+    if (err instanceof RpcCallError) throw err;
+    throw new RpcCallError(method, `reading the response failed: ${(err as Error).message}`, {
+      code: null,
+      retryable: true,
+      cause: err,
+    });
+  } finally {
+    // Leaving early (consumer stopped, error) must release the connection.
+    await body.cancel().catch(() => undefined);
   }
+  if (error) throw error;
+  if (slot === null) throw new RpcCallError(method, "response has no context slot (withContext)", { code: null, retryable: false });
+  // Always at least one batch, possibly empty, so the caller learns the context slot.
+  if (pending.length > 0 || !yielded) yield { slot, accounts: pending };
+}
 
+export function createRpcClient(options: RpcClientOptions): RpcClient {
+  const post = createPost(options.url, options.fetch ?? ((input, init) => fetch(input, init)));
+  const timeoutMs = options.timeoutMs ?? 30_000;
+  const call: Call = (method, params, signal) => callRpc(post, timeoutMs, method, params, signal);
   return {
     url: options.url,
     call,
-
     async getSlot(commitment, signal) {
-      const slot = await call<number>("getSlot", [{ commitment }], signal);
-      return BigInt(slot);
+      return BigInt(await call<number>("getSlot", [{ commitment }], signal));
     },
-
-    async getMultipleAccounts(addresses, opts, signal) {
-      const out: AccountRead[] = [];
-      for (let i = 0; i < addresses.length; i += MAX_MULTIPLE_ACCOUNTS) {
-        const keys = addresses.slice(i, i + MAX_MULTIPLE_ACCOUNTS);
-        const config: Record<string, unknown> = { commitment: opts.commitment, encoding: "base64" };
-        if (opts.minContextSlot !== undefined) config.minContextSlot = Number(opts.minContextSlot);
-        const result = await call<{ context: { slot: number }; value: (UiAccount | null)[] }>(
-          "getMultipleAccounts",
-          [keys, config],
-          signal,
-        );
-        const slot = BigInt(result.context.slot);
-        keys.forEach((address, j) => {
-          const ui = result.value[j];
-          out.push({ address, slot, account: ui ? toRawAccount("getMultipleAccounts", ui) : null });
-        });
-      }
-      return out;
-    },
-
-    async *streamProgramAccounts(programId, opts, signal) {
-      const method = "getProgramAccounts";
-      const config: Record<string, unknown> = {
-        commitment: opts.commitment,
-        encoding: "base64",
-        withContext: true,
-        filters: opts.filters,
-      };
-      if (opts.minContextSlot !== undefined) config.minContextSlot = Number(opts.minContextSlot);
-      // No overall timeout: a large program takes minutes to list. Stalls are bounded by the caller's signal.
-      const res = await post(method, [programId, config], signal, null);
-      if (!res.body) throw new RpcCallError(method, "response has no body", { code: null, retryable: true });
-
-      let slot: bigint | null = null;
-      // Set by the scanner's callback: typed by assertion, or the compiler would narrow it to null for good.
-      let error = null as RpcCallError | null;
-      let pending: KeyedRawAccount[] = [];
-      let yielded = false;
-      const scanner = new RpcResultScanner({
-        context(json) {
-          slot = BigInt((JSON.parse(json.toString("utf8")) as { slot: number }).slot);
-        },
-        error(json) {
-          error = rpcError(method, JSON.parse(json.toString("utf8")) as { code?: unknown; message?: unknown });
-        },
-        item(json) {
-          const keyed = JSON.parse(json.toString("utf8")) as { pubkey: string; account: UiAccount };
-          pending.push({ address: keyed.pubkey, account: toRawAccount(method, keyed.account) });
-        },
-      });
-      const shapeError = (err: unknown) =>
-        new RpcCallError(method, `malformed response: ${(err as Error).message}`, {
-          code: null,
-          retryable: err instanceof ResponseShapeError,
-          cause: err,
-        });
-      try {
-        for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
-          try {
-            scanner.push(Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength));
-          } catch (err) {
-            throw shapeError(err);
-          }
-          if (error) throw error;
-          // Batches are handed out only once the context slot is known; validators write `context` first,
-          // so in practice nothing waits here.
-          if (slot !== null && pending.length >= opts.batchSize) {
-            const batch = pending;
-            pending = [];
-            yielded = true;
-            yield { slot, accounts: batch };
-          }
-        }
-        try {
-          scanner.end();
-        } catch (err) {
-          throw shapeError(err);
-        }
-      } catch (err) {
-        if (signal?.aborted) throw new StoppedError();
-        if (err instanceof RpcCallError) throw err;
-        throw new RpcCallError(method, `reading the response failed: ${(err as Error).message}`, {
-          code: null,
-          retryable: true,
-          cause: err,
-        });
-      } finally {
-        // Leaving early (consumer stopped, error) must release the connection.
-        await res.body.cancel().catch(() => undefined);
-      }
-      if (error) throw error;
-      if (slot === null) throw new RpcCallError(method, "response has no context slot (withContext)", { code: null, retryable: false });
-      // Always at least one batch, possibly empty, so the caller learns the context slot.
-      if (pending.length > 0 || !yielded) yield { slot, accounts: pending };
-    },
+    getMultipleAccounts: (addresses, opts, signal) => getMultipleAccounts(call, addresses, opts, signal),
+    streamProgramAccounts: (programId, opts, signal) => streamProgramAccounts(post, programId, opts, signal),
   };
 }
 
