@@ -70,33 +70,156 @@ export function parseNotice(payload: string | undefined): StakeChangeNotice | nu
   return v as StakeChangeNotice;
 }
 
-export function createTierCache(o: TierCacheOptions): TierCache {
-  const minDelay = o.reconnectMinMs ?? 250;
-  const maxDelay = o.reconnectMaxMs ?? 15_000;
-  const reloadEvery = o.reloadIntervalMs ?? 300_000;
+/**
+ * The in-memory owner -> tier map of one pool. Later slots win; a notice for a slot already reflected
+ * changes nothing. While a load runs, notices are kept and applied on top of the snapshot once it is in.
+ */
+function createTierTable(pool: string, tiers: readonly DiscountTier[]) {
   let entries = new Map<string, Entry>();
-  let healthy = false;
-  let closed = false;
-  let client: pg.Client | null = null;
-  // Notices received while a load runs, applied on top of the snapshot (slot-guarded) once it is in.
   let pending: StakeChangeNotice[] | null = null;
-  let delay = minDelay;
-  let retryTimer: NodeJS.Timeout | undefined;
-  let reloadTimer: NodeJS.Timeout | undefined;
-  let waiters: Array<() => void> = [];
-  const stats = { loadedAt: null as Date | null, lastNoticeAt: null as Date | null, loads: 0, losses: 0, lastError: null as string | null };
-
   const tierOf = (effective: bigint): TierMatch => {
-    const t = tierFor(effective, o.tiers);
+    const t = tierFor(effective, tiers);
     return t.discountBps === 0 ? NO_TIER : t;
   };
-
-  // Later slots win; a notice for a slot already reflected changes nothing.
   const apply = (map: Map<string, Entry>, owner: string, slot: bigint, effective: bigint) => {
     const current = map.get(owner);
     if (current && current.slot > slot) return;
     map.set(owner, { slot, tier: tierOf(effective) });
   };
+  return {
+    tier: (owner: string): TierMatch => entries.get(owner)?.tier ?? NO_TIER,
+    has: (owner: string) => entries.has(owner),
+    get size() {
+      return entries.size;
+    },
+    notice(n: StakeChangeNotice): void {
+      if (n.pool !== pool) return;
+      if (pending) pending.push(n);
+      else apply(entries, n.owner, BigInt(n.slot), BigInt(n.effectiveStake));
+    },
+    /**
+     * Replaces the map with `read()`'s rows plus the notices that arrived meanwhile, unless `current()` says
+     * the source was replaced. False when it did not replace it (or a load was already running).
+     */
+    async load(read: () => Promise<Array<{ owner: string; slot: bigint; effectiveStake: bigint }>>, current: () => boolean): Promise<boolean> {
+      if (pending) return false;
+      pending = [];
+      try {
+        const fresh = new Map<string, Entry>();
+        for (const r of await read()) apply(fresh, r.owner, r.slot, r.effectiveStake);
+        for (const n of pending) apply(fresh, n.owner, BigInt(n.slot), BigInt(n.effectiveStake));
+        if (!current()) return false;
+        entries = fresh;
+        return true;
+      } finally {
+        pending = null;
+      }
+    },
+  };
+}
+
+interface SupervisorOptions {
+  connect: () => pg.Client;
+  onNotification: (msg: pg.Notification) => void;
+  /** Runs on each new connection once connected; a rejection counts as losing it. */
+  ready: (c: pg.Client) => Promise<void>;
+  /** The connection was lost; the next attempt follows in `retryInMs`. */
+  lost: (err: unknown, retryInMs: number) => void;
+  minDelay: number;
+  maxDelay: number;
+}
+
+/** One dedicated connection, reopened with exponential backoff after any error or end until closed. */
+function superviseConnection(o: SupervisorOptions) {
+  let client: pg.Client | null = null;
+  let closed = false;
+  let delay = o.minDelay;
+  let retryTimer: NodeJS.Timeout | undefined;
+
+  const lose = (c: pg.Client, err: unknown) => {
+    if (c !== client) return;
+    client = null;
+    o.lost(err, delay);
+    c.end().catch(() => undefined);
+    scheduleConnect();
+  };
+  const scheduleConnect = () => {
+    if (closed || retryTimer) return;
+    const wait = delay;
+    delay = Math.min(delay * 2, o.maxDelay);
+    retryTimer = setTimeout(() => {
+      retryTimer = undefined;
+      void connect();
+    }, wait);
+    retryTimer.unref();
+  };
+  async function connect(): Promise<void> {
+    if (closed) return;
+    const c = o.connect();
+    client = c;
+    c.on("error", (err) => lose(c, err));
+    c.on("end", () => lose(c, new Error("connection ended")));
+    c.on("notification", o.onNotification);
+    try {
+      await c.connect();
+      await o.ready(c);
+    } catch (err) {
+      lose(c, err);
+    }
+  }
+  void connect();
+
+  return {
+    /** The open connection, or null between connections. */
+    get client() {
+      return client;
+    },
+    lose,
+    /** The connection proved usable: the next loss waits the shortest delay again. */
+    resetBackoff: () => void (delay = o.minDelay),
+    async close() {
+      closed = true;
+      clearTimeout(retryTimer);
+      const c = client;
+      client = null;
+      if (c) await c.end().catch(() => undefined);
+    },
+  };
+}
+
+/** Callers waiting for the cache to be trusted: released together, or each rejected after its timeout. */
+function createWaiters() {
+  let waiters: Array<() => void> = [];
+  return {
+    release() {
+      const ready = waiters;
+      waiters = [];
+      for (const w of ready) w();
+    },
+    wait(timeoutMs: number, lastError: () => string | null): Promise<void> {
+      return new Promise((resolve, reject) => {
+        const timer = setTimeout(() => {
+          waiters = waiters.filter((w) => w !== done);
+          const why = lastError();
+          reject(new Error(`tier cache not loaded within ${timeoutMs} ms${why ? `: ${why}` : ""}`));
+        }, timeoutMs);
+        const done = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+        waiters.push(done);
+      });
+    },
+  };
+}
+
+export function createTierCache(o: TierCacheOptions): TierCache {
+  const reloadEvery = o.reloadIntervalMs ?? 300_000;
+  const table = createTierTable(o.pool, o.tiers);
+  let healthy = false;
+  let reloadTimer: NodeJS.Timeout | undefined;
+  const waiters = createWaiters();
+  const stats = { loadedAt: null as Date | null, lastNoticeAt: null as Date | null, loads: 0, losses: 0, lastError: null as string | null };
 
   const onNotification = (msg: pg.Notification) => {
     if (msg.channel !== STAKE_CHANGES_CHANNEL) return;
@@ -107,132 +230,65 @@ export function createTierCache(o: TierCacheOptions): TierCache {
       void reload();
       return;
     }
-    if (notice.pool !== o.pool) return;
-    if (pending) pending.push(notice);
-    else apply(entries, notice.owner, BigInt(notice.slot), BigInt(notice.effectiveStake));
-  };
-
-  const markHealthy = () => {
-    healthy = true;
-    delay = minDelay;
-    const ready = waiters;
-    waiters = [];
-    for (const w of ready) w();
+    table.notice(notice);
   };
 
   /** Reads the pool's stakes on the listening connection, so the snapshot is taken after LISTEN began. */
   async function reload(): Promise<void> {
-    const c = client;
-    if (!c || pending) return;
-    pending = [];
-    try {
-      const rows = await createStakeChangeListener(c).poolStakes(o.pool);
-      const fresh = new Map<string, Entry>();
-      for (const r of rows) apply(fresh, r.owner, r.slot, r.effectiveStake);
-      for (const n of pending) apply(fresh, n.owner, BigInt(n.slot), BigInt(n.effectiveStake));
-      if (c !== client) return; // the connection was replaced while loading
-      entries = fresh;
-      stats.loadedAt = new Date();
-      stats.loads++;
-      markHealthy();
-    } finally {
-      pending = null;
-    }
+    const c = connection.client;
+    if (!c || !(await table.load(() => createStakeChangeListener(c).poolStakes(o.pool), () => c === connection.client))) return;
+    stats.loadedAt = new Date();
+    stats.loads++;
+    healthy = true;
+    connection.resetBackoff();
+    waiters.release();
   }
 
-  const lost = (c: pg.Client, err: unknown) => {
-    if (c !== client) return;
-    client = null;
-    healthy = false;
-    clearInterval(reloadTimer);
-    if (closed) return;
-    stats.losses++;
-    stats.lastError = describeError(err);
-    o.logger.warn({ err: stats.lastError, retryInMs: delay }, "tier cache: stake data unreachable; charging full prices until it is reloaded");
-    c.end().catch(() => undefined);
-    scheduleConnect();
-  };
-
-  const scheduleConnect = () => {
-    if (closed || retryTimer) return;
-    const wait = delay;
-    delay = Math.min(delay * 2, maxDelay);
-    retryTimer = setTimeout(() => {
-      retryTimer = undefined;
-      void connect();
-    }, wait);
-    retryTimer.unref();
-  };
-
-  async function connect(): Promise<void> {
-    if (closed) return;
-    const c = o.connect();
-    client = c;
-    c.on("error", (err) => lost(c, err));
-    c.on("end", () => lost(c, new Error("connection ended")));
-    c.on("notification", onNotification);
-    try {
-      await c.connect();
+  const connection = superviseConnection({
+    connect: o.connect,
+    onNotification,
+    minDelay: o.reconnectMinMs ?? 250,
+    maxDelay: o.reconnectMaxMs ?? 15_000,
+    async ready(c) {
       await createStakeChangeListener(c).listen();
       await reload();
-      if (reloadEvery > 0 && c === client) {
+      if (reloadEvery > 0 && c === connection.client) {
         reloadTimer = setInterval(() => {
-          reload().catch((err) => lost(c, err));
+          reload().catch((err) => connection.lose(c, err));
         }, reloadEvery);
         reloadTimer.unref();
       }
-      if (c === client) o.logger.info({ entries: entries.size, pool: o.pool }, "tier cache loaded");
-    } catch (err) {
-      lost(c, err);
-    }
-  }
-
-  void connect();
+      if (c === connection.client) o.logger.info({ entries: table.size, pool: o.pool }, "tier cache loaded");
+    },
+    lost(err, retryInMs) {
+      healthy = false;
+      clearInterval(reloadTimer);
+      stats.losses++;
+      stats.lastError = describeError(err);
+      o.logger.warn({ err: stats.lastError, retryInMs }, "tier cache: stake data unreachable; charging full prices until it is reloaded");
+    },
+  });
 
   return {
-    lookup(owner) {
-      if (!healthy) return null;
-      return entries.get(owner)?.tier ?? NO_TIER;
-    },
-    has(owner) {
-      return entries.has(owner);
-    },
+    lookup: (owner) => (healthy ? table.tier(owner) : null),
+    has: (owner) => table.has(owner),
     get healthy() {
       return healthy;
     },
-    status() {
-      return {
-        healthy,
-        entries: entries.size,
-        loadedAt: stats.loadedAt,
-        lastNoticeAt: stats.lastNoticeAt,
-        loads: stats.loads,
-        connectionLosses: stats.losses,
-        lastError: stats.lastError,
-      };
-    },
-    whenHealthy(timeoutMs) {
-      if (healthy) return Promise.resolve();
-      return new Promise((resolve, reject) => {
-        const timer = setTimeout(() => {
-          waiters = waiters.filter((w) => w !== done);
-          reject(new Error(`tier cache not loaded within ${timeoutMs} ms${stats.lastError ? `: ${stats.lastError}` : ""}`));
-        }, timeoutMs);
-        const done = () => {
-          clearTimeout(timer);
-          resolve();
-        };
-        waiters.push(done);
-      });
-    },
+    status: () => ({
+      healthy,
+      entries: table.size,
+      loadedAt: stats.loadedAt,
+      lastNoticeAt: stats.lastNoticeAt,
+      loads: stats.loads,
+      connectionLosses: stats.losses,
+      lastError: stats.lastError,
+    }),
+    whenHealthy: (timeoutMs) => (healthy ? Promise.resolve() : waiters.wait(timeoutMs, () => stats.lastError)),
     async close() {
-      closed = true;
       healthy = false;
-      clearTimeout(retryTimer);
       clearInterval(reloadTimer);
-      const c = client;
-      client = null;
-      if (c) await c.end().catch(() => undefined);
+      await connection.close();
     },
   };
 }
