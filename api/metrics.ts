@@ -6,8 +6,9 @@
  * Names do not collide with the indexer's own in-process series (indexer/metrics.ts), so `start` can put
  * both on one registry: snapshot-derived series are kamiyo_indexer_status_*, receipt counters kamiyo_api_*.
  */
-import { sql, type Kysely } from "kysely";
+import type { Kysely } from "kysely";
 import { Counter, Gauge, type Registry } from "prom-client";
+import { createWebhookInboxRepository, type InboxSummary } from "../src/db/repositories/webhook-inbox.ts";
 import type { Database } from "../src/db/schema.ts";
 import { describeError } from "../src/errors.ts";
 import type { Logger } from "../src/log.ts";
@@ -22,31 +23,10 @@ export interface ApiMetrics {
   refresh(): Promise<void>;
 }
 
-/** Per-element outcomes the indexer records on each processed delivery (webhook_deliveries.outcome.counts). */
-export const WEBHOOK_ELEMENT_OUTCOMES = ["applied", "duplicate", "failed_tx", "no_transaction", "invalid"] as const;
-const DELIVERY_STATUSES = ["pending", "processing", "done", "failed"] as const;
-
-interface InboxSummary {
-  deliveries: Record<string, number>;
-  elements: Record<string, number>;
-}
-
-async function readInboxSummary(db: Kysely<Database>): Promise<InboxSummary> {
-  const counts = await db.selectFrom("webhook_deliveries").select(["status", (eb) => eb.fn.countAll<bigint>().as("n")]).groupBy("status").execute();
-  const sums = WEBHOOK_ELEMENT_OUTCOMES.map(
-    (o) => sql<bigint>`coalesce(sum((outcome -> 'counts' ->> ${o})::bigint), 0)::bigint`.as(o),
-  );
-  const row = await db.selectFrom("webhook_deliveries").select(sums).where("outcome", "is not", null).executeTakeFirstOrThrow();
-  const deliveries: Record<string, number> = Object.fromEntries(DELIVERY_STATUSES.map((s) => [s, 0]));
-  for (const c of counts) deliveries[c.status] = Number(c.n);
-  const elements: Record<string, number> = {};
-  for (const o of WEBHOOK_ELEMENT_OUTCOMES) elements[o] = Number((row as Record<string, bigint>)[o] ?? 0n);
-  return { deliveries, elements };
-}
-
 export function createApiMetrics(deps: { registry: Registry; db: Kysely<Database>; logger: Logger; now?: () => number }): ApiMetrics {
   const registers = [deps.registry];
   const now = deps.now ?? Date.now;
+  const inboxRepository = createWebhookInboxRepository(deps.db);
   const gauge = (name: string, help: string, labelNames: string[] = []) => new Gauge({ name, help, labelNames, registers });
 
   const webhookDeliveries = new Counter({
@@ -113,7 +93,7 @@ export function createApiMetrics(deps: { registry: Registry; db: Kysely<Database
   }
 
   async function refresh(): Promise<void> {
-    const [status, inbox] = await Promise.allSettled([readIndexerStatus(deps.db), readInboxSummary(deps.db)]);
+    const [status, inbox] = await Promise.allSettled([readIndexerStatus(deps.db), inboxRepository.summary()]);
     if (status.status === "rejected") deps.logger.warn({ reason: describeError(status.reason) }, "metrics: cannot read the indexer status");
     if (inbox.status === "rejected") deps.logger.warn({ reason: describeError(inbox.reason) }, "metrics: cannot read the webhook inbox");
     setFromSnapshot(status.status === "fulfilled" ? status.value : null);

@@ -7,8 +7,7 @@ import type { Database } from "../src/db/schema.ts";
 
 export { STAKE_CHANGES_CHANNEL, type StakeChangeNotice } from "../src/db/repositories/stakes.ts";
 
-/** Postgres NOTIFY channel that wakes the indexer leader when a webhook delivery is stored. */
-export const WEBHOOK_INBOX_CHANNEL = "webhook_inbox";
+export { WEBHOOK_INBOX_CHANNEL } from "../src/db/repositories/webhook-inbox.ts";
 
 /** Status the indexer persists (indexer_state key "status") so other processes can serve /ready and /metrics. */
 export interface IndexerStatusSnapshot {

@@ -10,6 +10,7 @@
  */
 import pg from "pg";
 import type { Logger } from "pino";
+import { createLeaderLock } from "../src/db/repositories/indexer-state.ts";
 import { describeError, isRetryable } from "../src/errors.ts";
 import { sleep } from "../src/retry.ts";
 
@@ -67,7 +68,7 @@ export function createLeadership(o: LeadershipOptions): Leadership {
         try {
           await sleep(o.retryMs, term.signal);
           await Promise.race([
-            client.query("SELECT 1"),
+            createLeaderLock(client).ping(),
             sleep(Math.max(5_000, o.retryMs * 5), term.signal).then(() => {
               throw new Error("lock connection does not answer");
             }),
@@ -104,11 +105,7 @@ export function createLeadership(o: LeadershipOptions): Leadership {
           client = fresh;
           await fresh.connect();
         }
-        const r = await client.query<{ locked: boolean }>(
-          "SELECT pg_try_advisory_lock(hashtextextended($1 || ':' || current_schema(), 0)) AS locked",
-          [o.lockName],
-        );
-        won = r.rows[0]?.locked === true;
+        won = await createLeaderLock(client).tryLock(o.lockName);
       } catch (err) {
         broken = true;
         if (isRetryable(err)) log.warn({ err: describeError(err) }, "indexer lock: database unreachable; retrying");

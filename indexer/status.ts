@@ -2,7 +2,8 @@
  * The leader's status: kept in memory, mirrored into metrics, and persisted as indexer_state "status"
  * (IndexerStatusSnapshot) so the API process can serve /ready and /metrics without talking to the indexer.
  */
-import { sql, type Kysely } from "kysely";
+import type { Kysely } from "kysely";
+import { createIndexerStateRepository } from "../src/db/repositories/indexer-state.ts";
 import type { Database } from "../src/db/schema.ts";
 import type { IndexerStatusSnapshot } from "./contracts.ts";
 import type { IndexerMetrics } from "./metrics.ts";
@@ -126,13 +127,9 @@ export function parseStatusSnapshot(value: unknown, fallbackUpdatedAt: Date): In
 
 /** Null when no indexer has written a status yet. */
 export async function readStoredStatus(db: Kysely<Database>): Promise<StoredStatus | null> {
-  const row = await db
-    .selectFrom("indexer_state")
-    .select(["value", "updated_at"])
-    .where("key", "=", STATUS_KEY)
-    .executeTakeFirst();
+  const row = await createIndexerStateRepository(db).read(STATUS_KEY);
   if (!row) return null;
-  return { snapshot: parseStatusSnapshot(row.value, row.updated_at), writtenAt: row.updated_at };
+  return { snapshot: parseStatusSnapshot(row.value, row.updatedAt), writtenAt: row.updatedAt };
 }
 
 export async function readStatus(db: Kysely<Database>): Promise<IndexerStatusSnapshot | null> {
@@ -140,8 +137,5 @@ export async function readStatus(db: Kysely<Database>): Promise<IndexerStatusSna
 }
 
 export async function writeStatus(db: Kysely<Database>, snapshot: IndexerStatusSnapshot): Promise<void> {
-  await sql`
-    INSERT INTO indexer_state (key, value, updated_at) VALUES (${STATUS_KEY}, ${JSON.stringify(snapshot)}::jsonb, now())
-    ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value, updated_at = now()
-  `.execute(db);
+  await createIndexerStateRepository(db).write(STATUS_KEY, snapshot);
 }

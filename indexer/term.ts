@@ -8,6 +8,7 @@ import type { Kysely } from "kysely";
 import type pg from "pg";
 import type { Logger } from "pino";
 import type { Commitment } from "../src/config.ts";
+import { listenForDeliveries } from "../src/db/repositories/webhook-inbox.ts";
 import type { Database, StakeEventSource } from "../src/db/schema.ts";
 import { exponentialBackoff, type Backoff } from "../src/retry.ts";
 import { WEBHOOK_INBOX_CHANNEL } from "./contracts.ts";
@@ -136,7 +137,7 @@ export async function startTerm(core: IndexerCore, t: Term, lockClient: pg.Clien
   lockClient.on("notification", (n) => {
     if (n.channel === WEBHOOK_INBOX_CHANNEL) t.inbox.wake();
   });
-  await lockClient.query(`LISTEN ${WEBHOOK_INBOX_CHANNEL}`);
+  await listenForDeliveries(lockClient);
   t.feed.start();
   t.inbox.wake();
   t.timers.push(setInterval(() => t.inbox.wake(), o.webhookPollMs));

@@ -11,12 +11,13 @@
  * `maxAttempts`, or at once for any other failure, it is marked failed and the periodic reconciliation is
  * the safety net.
  */
-import { sql, type Kysely } from "kysely";
+import type { Kysely } from "kysely";
 import type { Logger } from "pino";
 import type { Commitment } from "../src/config.ts";
+import { createWebhookInboxRepository, type ClaimedDelivery } from "../src/db/repositories/webhook-inbox.ts";
 import type { Database, JsonValue } from "../src/db/schema.ts";
 import { describeError, isRetryable, StoppedError } from "../src/errors.ts";
-import { WEBHOOK_INBOX_CHANNEL, type WebhookEnqueueResult } from "./contracts.ts";
+import type { WebhookEnqueueResult } from "./contracts.ts";
 import type { IndexerMetrics } from "./metrics.ts";
 import { withRetry, type Backoff } from "../src/retry.ts";
 import type { RpcClient } from "./rpc-client.ts";
@@ -26,14 +27,8 @@ import type { SourcedRead } from "./write-path.ts";
 /** Stores a delivery and wakes the leader (NOTIFY) in one statement, so a stored delivery is always announced. */
 export async function enqueueWebhookDelivery(db: Kysely<Database>, body: unknown[]): Promise<WebhookEnqueueResult> {
   if (!Array.isArray(body)) throw new TypeError("a webhook delivery is a JSON array");
-  const result = await sql<{ id: string }>`
-    WITH stored AS (
-      INSERT INTO webhook_deliveries (body, elements) VALUES (${JSON.stringify(body)}::jsonb, ${body.length})
-      RETURNING id
-    )
-    SELECT id::text AS id, pg_notify(${WEBHOOK_INBOX_CHANNEL}, id::text)::text AS notified FROM stored
-  `.execute(db);
-  return { id: result.rows[0]!.id, elements: body.length };
+  const id = await createWebhookInboxRepository(db).enqueue(body);
+  return { id, elements: body.length };
 }
 
 export type ElementCount = "applied" | "duplicate" | "failed_tx" | "no_transaction" | "invalid";
@@ -69,32 +64,13 @@ export interface WebhookProcessor {
   idle(): Promise<void>;
 }
 
-interface Claimed {
-  id: string;
-  body: unknown;
-  attempts: number;
-}
-
 export function createWebhookProcessor(o: WebhookProcessorOptions): WebhookProcessor {
   const log = o.logger;
   let running: Promise<void> | null = null;
   let again = false;
+  const inbox = createWebhookInboxRepository(o.db);
 
-  async function claim(): Promise<Claimed | null> {
-    const r = await sql<Claimed>`
-      UPDATE webhook_deliveries SET status = 'processing', attempts = attempts + 1
-      WHERE id = (
-        SELECT id FROM webhook_deliveries
-        WHERE status = 'pending' AND next_attempt_at <= now()
-        ORDER BY next_attempt_at, id LIMIT 1
-        FOR UPDATE SKIP LOCKED
-      )
-      RETURNING id::text AS id, body, attempts
-    `.execute(o.db);
-    return r.rows[0] ?? null;
-  }
-
-  async function process(delivery: Claimed): Promise<DeliveryOutcome> {
+  async function process(delivery: ClaimedDelivery): Promise<DeliveryOutcome> {
     const elements = Array.isArray(delivery.body) ? (delivery.body as unknown[]) : [];
     const outcome: DeliveryOutcome = {
       counts: { applied: 0, duplicate: 0, failed_tx: 0, no_transaction: 0, invalid: 0 },
@@ -113,12 +89,7 @@ export function createWebhookProcessor(o: WebhookProcessorOptions): WebhookProce
       else fresh.set(e.signature, { slot: e.slot, failed: e.kind === "failed", accounts: e.kind === "written" ? e.accounts : [] });
     });
     if (fresh.size > 0) {
-      const known = await o.db
-        .selectFrom("webhook_signatures")
-        .select("signature")
-        .where("signature", "in", [...fresh.keys()])
-        .execute();
-      for (const { signature } of known) {
+      for (const signature of await inbox.knownSignatures([...fresh.keys()])) {
         fresh.delete(signature);
         outcome.counts.duplicate++;
       }
@@ -155,53 +126,41 @@ export function createWebhookProcessor(o: WebhookProcessorOptions): WebhookProce
     }
     if (fresh.size > 0) {
       // Remembered only after the accounts are applied: a crash in between re-processes, which is harmless.
-      const rows = [...fresh].map(([signature, e]) => ({
-        signature,
-        delivery_id: BigInt(delivery.id),
-        slot: e.slot,
-        outcome: e.failed ? ("failed" as const) : ("applied" as const),
-      }));
-      await o.db.insertInto("webhook_signatures").values(rows).onConflict((c) => c.column("signature").doNothing()).execute();
+      await inbox.rememberSignatures(
+        [...fresh].map(([signature, e]) => ({
+          signature,
+          deliveryId: BigInt(delivery.id),
+          slot: e.slot,
+          outcome: e.failed ? ("failed" as const) : ("applied" as const),
+        })),
+      );
     }
     return outcome;
   }
 
-  async function settle(delivery: Claimed, outcome: DeliveryOutcome): Promise<void> {
+  async function settle(delivery: ClaimedDelivery, outcome: DeliveryOutcome): Promise<void> {
     const summary: { [key: string]: JsonValue } = {
       counts: outcome.counts,
       invalid: outcome.invalid.slice(0, 50),
       accountsRead: outcome.accountsRead,
       rowsApplied: outcome.rowsApplied,
     };
-    await o.db
-      .updateTable("webhook_deliveries")
-      .set({
-        status: "done",
-        processed_at: new Date(),
-        outcome: JSON.stringify(summary),
-        last_error: outcome.invalid.length > 0 ? `${outcome.invalid.length} element(s) rejected: ${outcome.invalid[0]!.reason}` : null,
-      })
-      .where("id", "=", BigInt(delivery.id))
-      .execute();
+    const lastError = outcome.invalid.length > 0 ? `${outcome.invalid.length} element(s) rejected: ${outcome.invalid[0]!.reason}` : null;
+    await inbox.markDone(delivery.id, summary, lastError);
     for (const [kind, n] of Object.entries(outcome.counts)) if (n > 0) o.metrics.webhookElements.inc({ outcome: kind }, n);
     o.metrics.webhookDeliveries.inc({ result: "done" });
   }
 
-  async function fail(delivery: Claimed, err: unknown): Promise<void> {
+  async function fail(delivery: ClaimedDelivery, err: unknown): Promise<void> {
     if (err instanceof StoppedError) {
       // Not the delivery's fault: give the attempt back for the next leader.
-      await sql`UPDATE webhook_deliveries SET status = 'pending', attempts = attempts - 1 WHERE id = ${delivery.id}::bigint`.execute(o.db);
+      await inbox.giveBack(delivery.id);
       return;
     }
     const final = !isRetryable(err) || delivery.attempts >= o.maxAttempts;
     const delayMs = o.retryBackoff.delay(delivery.attempts);
     const message = describeError(err);
-    await sql`
-      UPDATE webhook_deliveries
-      SET status = ${final ? "failed" : "pending"}, last_error = ${message},
-          next_attempt_at = now() + make_interval(secs => ${delayMs / 1000})
-      WHERE id = ${delivery.id}::bigint
-    `.execute(o.db);
+    await inbox.markFailed(delivery.id, final, message, delayMs);
     o.metrics.webhookDeliveries.inc({ result: final ? "failed" : "retry" });
     log[final ? "error" : "warn"](
       { delivery: delivery.id, attempt: delivery.attempts, maxAttempts: o.maxAttempts, err: message },
@@ -214,7 +173,7 @@ export function createWebhookProcessor(o: WebhookProcessorOptions): WebhookProce
       again = false;
       for (;;) {
         if (o.signal.aborted) return;
-        const delivery = await claim();
+        const delivery = await inbox.claim();
         if (!delivery) break;
         try {
           const outcome = await process(delivery);
@@ -230,7 +189,7 @@ export function createWebhookProcessor(o: WebhookProcessorOptions): WebhookProce
 
   return {
     async recover() {
-      await sql`UPDATE webhook_deliveries SET status = 'pending' WHERE status = 'processing'`.execute(o.db);
+      await inbox.recover();
     },
     wake() {
       if (running) {
@@ -253,9 +212,5 @@ export function createWebhookProcessor(o: WebhookProcessorOptions): WebhookProce
 
 /** Deletes processed deliveries and remembered signatures older than `days` (Helius retries within minutes). */
 export async function pruneInbox(db: Kysely<Database>, days: number): Promise<void> {
-  await sql`DELETE FROM webhook_signatures WHERE processed_at < now() - make_interval(days => ${days})`.execute(db);
-  await sql`
-    DELETE FROM webhook_deliveries
-    WHERE status IN ('done', 'failed') AND received_at < now() - make_interval(days => ${days})
-  `.execute(db);
+  await createWebhookInboxRepository(db).prune(days);
 }

@@ -80,6 +80,21 @@ export function migrateDown(db: Kysely<any>, folder?: string): Promise<string[]>
   return run(db, "down", folder);
 }
 
+const UNDEFINED_TABLE = "42P01";
+
+/** The first of `tables` that the schema lacks, or null when it has them all. Other failures (connection) are thrown. */
+export async function firstMissingTable(db: Kysely<any>, tables: readonly string[]): Promise<string | null> {
+  for (const table of tables) {
+    try {
+      await sql`SELECT 1 FROM ${sql.table(table)} LIMIT 0`.execute(db);
+    } catch (err) {
+      if ((err as { code?: unknown }).code === UNDEFINED_TABLE) return table;
+      throw err;
+    }
+  }
+  return null;
+}
+
 const INVALID_CATALOG_NAME = "3D000";
 const DUPLICATE_DATABASE = "42P04";
 
