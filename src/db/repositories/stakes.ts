@@ -60,17 +60,7 @@ export type StakeChange = LiveStake | GoneStake;
 const CLOSED_PROGRAM_TIER = 0;
 
 /** The columns that make up an account's state; slot, commitment and updated_at only say when it was read. */
-const STATE_COLUMNS = [
-  "closed",
-  "owner",
-  "staked_amount",
-  "cooldown_amount",
-  "cooldown_end",
-  "program_tier",
-  "effective_stake",
-  "discount_tier",
-  "discount_bps",
-] as const;
+const STATE_COLUMNS = ["closed", "owner", "staked_amount", "cooldown_amount", "cooldown_end", "program_tier", "effective_stake", "discount_tier", "discount_bps"];
 
 /**
  * SQL text: whether rows `a` and `b` (aliases of relations shaped like `stakes`) hold different account
@@ -82,25 +72,17 @@ export function stakeStateDiffers(a: string, b: string): string {
   return `${tuple(a)} IS DISTINCT FROM ${tuple(b)}`;
 }
 
+const INPUT_COLUMNS = [
+  ...["address", "owner", "pool", "staked_amount", "cooldown_amount", "cooldown_end", "effective_stake"],
+  ...["discount_tier", "discount_bps", "program_tier", "slot", "commitment", "closed", "signature"],
+] as const;
+
 /** Changes as one Postgres array literal per column, named as in `stakes`; a gone account holds CLOSED_HOLDINGS. */
-export function stakeColumns(changes: readonly StakeChange[]) {
-  const col = () => new Array<ArrayElement>(changes.length);
-  const c = {
-    address: col(),
-    owner: col(),
-    pool: col(),
-    staked_amount: col(),
-    cooldown_amount: col(),
-    cooldown_end: col(),
-    effective_stake: col(),
-    discount_tier: col(),
-    discount_bps: col(),
-    program_tier: col(),
-    slot: col(),
-    commitment: col(),
-    closed: col(),
-    signature: col(),
-  };
+export function stakeColumns(changes: readonly StakeChange[]): Record<(typeof INPUT_COLUMNS)[number], string> {
+  const c = Object.fromEntries(INPUT_COLUMNS.map((k) => [k, new Array<ArrayElement>(changes.length)])) as Record<
+    (typeof INPUT_COLUMNS)[number],
+    ArrayElement[]
+  >;
   changes.forEach((x, i) => {
     const live = x.kind === "live";
     const held = live ? x : CLOSED_HOLDINGS;
