@@ -72,16 +72,18 @@ export function createSubscriptionHub(chain: ChainApi, logger: Logger): Subscrip
     return (sub: Subscription) => COMMITMENT_RANK[sub.commitment] <= reached;
   };
 
-  const notifyAccount = (pubkey: string, slot: bigint, account: "closed" | ReturnType<ChainApi["getAccount"]>, wants: (s: Subscription) => boolean) => {
-    const state = account === "closed" || account === null ? CLOSED_ACCOUNT : account;
+  /** `slot` is the context slot, or (for a cheatcode write, which holds at every level) null: each level's own. */
+  const notifyAccount = (pubkey: string, slot: bigint | null, account: ReturnType<ChainApi["getAccount"]>, wants: (s: Subscription) => boolean) => {
+    const state = account ?? CLOSED_ACCOUNT;
+    const at = (sub: Subscription) => slot ?? chain.slot(sub.commitment);
     for (const sub of subs.keyed("account", pubkey)) {
-      if (wants(sub)) deliver(sub, notification(sub, ctxText(slot, uiAccountText(chain, state, sub.encoding))));
+      if (wants(sub)) deliver(sub, notification(sub, ctxText(at(sub), uiAccountText(chain, state, sub.encoding))));
     }
     if (state.lamports === 0n) return;
     for (const sub of subs.keyed("program", state.owner)) {
       if (!wants(sub) || !matchesFilters(state.data, sub.filters)) continue;
       const value = `{"account":${uiAccountText(chain, state, sub.encoding)},"pubkey":"${pubkey}"}`;
-      deliver(sub, notification(sub, ctxText(slot, value)));
+      deliver(sub, notification(sub, ctxText(at(sub), value)));
     }
   };
 
@@ -104,8 +106,9 @@ export function createSubscriptionHub(chain: ChainApi, logger: Logger): Subscrip
   };
 
   const onAccount = (change: AccountChange) => {
-    const account = change.account.lamports === 0n ? "closed" : change.account;
-    notifyAccount(change.pubkey, change.slot, account, change.allLevels ? () => true : upTo(change.slot));
+    const account = change.account.lamports === 0n ? null : change.account;
+    if (change.allLevels) notifyAccount(change.pubkey, null, account, () => true);
+    else notifyAccount(change.pubkey, change.slot, account, upTo(change.slot));
   };
 
   const onTransaction = (record: TxRecord) => {

@@ -17,7 +17,11 @@ export interface TestLocalnetOptions {
   /** Default 50 ms; 0 keeps the slot still until a transaction or a cheatcode moves it. */
   slotMs?: number;
   blockhashValidity?: number;
-  /** Commitment lags in blocks: defaults 1 and 4 (the validator's finalized lag of 32 would cost tests 1.6 s per wait). */
+  /**
+   * Commitment lags in blocks. Default 0 and 0: every level is the newest block, as the suite outside
+   * test/localnet was written against (it reads at confirmed right after sending, expects finalized statuses at
+   * once). Tests of commitment itself pass lags (test/localnet/rpc-commitment.test.ts).
+   */
   confirmedLag?: number;
   finalizedLag?: number;
   programId?: string;
@@ -37,8 +41,8 @@ export interface TestLocalnet extends Localnet {
 /** The local chain seeded with the demo: `seed` is always there. */
 export type SeededTestLocalnet = TestLocalnet & { seed: DemoSeed };
 
-export const TEST_CONFIRMED_LAG = 1;
-export const TEST_FINALIZED_LAG = 4;
+export const TEST_CONFIRMED_LAG = 0;
+export const TEST_FINALIZED_LAG = 0;
 
 export class RpcFailure extends Error {
   readonly code: number;
