@@ -40,102 +40,110 @@ export interface Leadership {
   readonly isLeader: boolean;
 }
 
-export function createLeadership(o: LeadershipOptions): Leadership {
+/** A half-open TCP connection raises no event: a periodic query on the lock connection notices it. */
+async function watchLockConnection(client: pg.Client, retryMs: number, term: AbortSignal, end: (why: string) => void): Promise<void> {
+  while (!term.aborted) {
+    try {
+      await sleep(retryMs, term);
+      await Promise.race([
+        createLeaderLock(client).ping(),
+        sleep(Math.max(5_000, retryMs * 5), term).then(() => {
+          throw new Error("lock connection does not answer");
+        }),
+      ]);
+    } catch (err) {
+      if (!term.aborted) end(`lock connection check failed: ${describeError(err)}`);
+    }
+  }
+}
+
+/** Holds the lock until the connection fails or `stopping` aborts; returns the reason the term ended. */
+async function lead(o: LeadershipOptions, client: pg.Client, stopping: AbortSignal, setLeader: (leader: boolean) => void): Promise<string> {
+  const term = new AbortController();
+  let reason = "";
+  const end = (why: string) => {
+    if (!term.signal.aborted) {
+      reason = why;
+      term.abort();
+    }
+  };
+  client.on("error", (err) => end(`lock connection failed: ${describeError(err)}`));
+  client.on("end", () => end("lock connection closed"));
+  const onStop = () => end("stopping");
+  stopping.addEventListener("abort", onStop, { once: true });
+  setLeader(true);
+  try {
+    await o.onElected({ client, signal: term.signal });
+    await watchLockConnection(client, o.retryMs, term.signal, end);
+  } catch (err) {
+    if (!term.signal.aborted && !isRetryable(err)) o.logger.error({ err: describeError(err) }, "indexer leader start failed and retrying cannot help");
+    end(`leader start failed: ${describeError(err)}`);
+  } finally {
+    stopping.removeEventListener("abort", onStop);
+    setLeader(false);
+  }
+  await o.onDeposed(reason);
+  return reason;
+}
+
+/** Competes for the lock until `stopping` aborts: a lock connection per attempt until one wins, then a term. */
+async function compete(o: LeadershipOptions, stopping: AbortSignal, leadTerm: (client: pg.Client) => Promise<string>): Promise<void> {
   const log = o.logger;
+  let waitingLogged = false;
+  let client: pg.Client | null = null;
+  let broken = false;
+  while (!stopping.aborted) {
+    let won = false;
+    try {
+      if (!client) {
+        // The pool's options carry the connection string, search_path and type parsers.
+        const fresh = new pg.Client({ ...(o.pool.options as pg.ClientConfig), keepAlive: true });
+        broken = false;
+        fresh.on("error", () => {
+          broken = true;
+        });
+        client = fresh;
+        await fresh.connect();
+      }
+      won = await createLeaderLock(client).tryLock(o.lockName);
+    } catch (err) {
+      broken = true;
+      if (isRetryable(err)) log.warn({ err: describeError(err) }, "indexer lock: database unreachable; retrying");
+      else log.error({ err: describeError(err) }, "indexer lock: taking the lock failed and retrying cannot help; still polling");
+    }
+    if (won && client) {
+      waitingLogged = false;
+      log.info("indexer lock acquired: leading");
+      const reason = await leadTerm(client);
+      if (stopping.aborted) log.info("indexer leadership released");
+      else log.warn({ reason }, "indexer leadership ended");
+      broken = true;
+    } else if (!broken && !waitingLogged) {
+      log.info("another indexer holds the lock: standing by");
+      waitingLogged = true;
+    }
+    if (broken && client) {
+      // Ending the session releases the lock if it is still held.
+      await client.end().catch(() => undefined);
+      client = null;
+    }
+    if (stopping.aborted) break;
+    await sleep(o.retryMs, stopping).catch(() => undefined);
+  }
+  await client?.end().catch(() => undefined);
+}
+
+export function createLeadership(o: LeadershipOptions): Leadership {
   const stopping = new AbortController();
   let loop: Promise<void> | null = null;
   let leader = false;
-
-  /** Holds the lock until the connection fails or stop() is called; returns the reason the term ended. */
-  async function lead(client: pg.Client): Promise<string> {
-    const term = new AbortController();
-    let reason = "";
-    const end = (why: string) => {
-      if (!term.signal.aborted) {
-        reason = why;
-        term.abort();
-      }
-    };
-    client.on("error", (err) => end(`lock connection failed: ${describeError(err)}`));
-    client.on("end", () => end("lock connection closed"));
-    const onStop = () => end("stopping");
-    stopping.signal.addEventListener("abort", onStop, { once: true });
-    leader = true;
-    try {
-      await o.onElected({ client, signal: term.signal });
-      // A half-open TCP connection raises no event: a periodic query notices it.
-      while (!term.signal.aborted) {
-        try {
-          await sleep(o.retryMs, term.signal);
-          await Promise.race([
-            createLeaderLock(client).ping(),
-            sleep(Math.max(5_000, o.retryMs * 5), term.signal).then(() => {
-              throw new Error("lock connection does not answer");
-            }),
-          ]);
-        } catch (err) {
-          if (!term.signal.aborted) end(`lock connection check failed: ${describeError(err)}`);
-        }
-      }
-    } catch (err) {
-      if (!term.signal.aborted && !isRetryable(err)) log.error({ err: describeError(err) }, "indexer leader start failed and retrying cannot help");
-      end(`leader start failed: ${describeError(err)}`);
-    } finally {
-      stopping.signal.removeEventListener("abort", onStop);
-      leader = false;
-    }
-    await o.onDeposed(reason);
-    return reason;
-  }
-
-  async function run(): Promise<void> {
-    let waitingLogged = false;
-    let client: pg.Client | null = null;
-    let broken = false;
-    while (!stopping.signal.aborted) {
-      let won = false;
-      try {
-        if (!client) {
-          // The pool's options carry the connection string, search_path and type parsers.
-          const fresh = new pg.Client({ ...(o.pool.options as pg.ClientConfig), keepAlive: true });
-          broken = false;
-          fresh.on("error", () => {
-            broken = true;
-          });
-          client = fresh;
-          await fresh.connect();
-        }
-        won = await createLeaderLock(client).tryLock(o.lockName);
-      } catch (err) {
-        broken = true;
-        if (isRetryable(err)) log.warn({ err: describeError(err) }, "indexer lock: database unreachable; retrying");
-        else log.error({ err: describeError(err) }, "indexer lock: taking the lock failed and retrying cannot help; still polling");
-      }
-      if (won && client) {
-        waitingLogged = false;
-        log.info("indexer lock acquired: leading");
-        const reason = await lead(client);
-        if (stopping.signal.aborted) log.info("indexer leadership released");
-        else log.warn({ reason }, "indexer leadership ended");
-        broken = true;
-      } else if (!broken && !waitingLogged) {
-        log.info("another indexer holds the lock: standing by");
-        waitingLogged = true;
-      }
-      if (broken && client) {
-        // Ending the session releases the lock if it is still held.
-        await client.end().catch(() => undefined);
-        client = null;
-      }
-      if (stopping.signal.aborted) break;
-      await sleep(o.retryMs, stopping.signal).catch(() => undefined);
-    }
-    await client?.end().catch(() => undefined);
-  }
-
+  const leadTerm = (client: pg.Client) =>
+    lead(o, client, stopping.signal, (now) => {
+      leader = now;
+    });
   return {
     start() {
-      loop ??= run();
+      loop ??= compete(o, stopping.signal, leadTerm);
     },
     async stop() {
       stopping.abort();

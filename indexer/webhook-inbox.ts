@@ -64,109 +64,123 @@ export interface WebhookProcessor {
   idle(): Promise<void>;
 }
 
+type Inbox = ReturnType<typeof createWebhookInboxRepository>;
+type FreshElements = Map<string, { slot: bigint; failed: boolean; accounts: string[] }>;
+
+/** Sorts a delivery's elements: counted and skipped, or fresh (first sight of the signature in this delivery). */
+function sortElements(body: unknown): { outcome: DeliveryOutcome; fresh: FreshElements } {
+  const elements = Array.isArray(body) ? (body as unknown[]) : [];
+  const outcome: DeliveryOutcome = {
+    counts: { applied: 0, duplicate: 0, failed_tx: 0, no_transaction: 0, invalid: 0 },
+    invalid: [],
+    accountsRead: 0,
+    rowsApplied: 0,
+  };
+  const fresh: FreshElements = new Map();
+  elements.forEach((element, index) => {
+    const e = readElement(element);
+    if (e.kind === "no_transaction") outcome.counts.no_transaction++;
+    else if (e.kind === "invalid") {
+      outcome.counts.invalid++;
+      outcome.invalid.push({ index, reason: e.reason });
+    } else if (fresh.has(e.signature)) outcome.counts.duplicate++;
+    else fresh.set(e.signature, { slot: e.slot, failed: e.kind === "failed", accounts: e.kind === "written" ? e.accounts : [] });
+  });
+  return { outcome, fresh };
+}
+
+/** Each written account, attributed to the newest transaction that wrote it; and the newest slot among them. */
+function attributeWriters(fresh: FreshElements, outcome: DeliveryOutcome) {
+  const writers = new Map<string, { slot: bigint; signature: string }>();
+  let newestSlot = -1n;
+  for (const [signature, e] of fresh) {
+    if (e.failed) {
+      outcome.counts.failed_tx++;
+      continue;
+    }
+    outcome.counts.applied++;
+    if (e.slot > newestSlot) newestSlot = e.slot;
+    for (const address of e.accounts) {
+      const held = writers.get(address);
+      if (!held || held.slot <= e.slot) writers.set(address, { slot: e.slot, signature });
+    }
+  }
+  return { writers, newestSlot };
+}
+
+async function processDelivery(o: WebhookProcessorOptions, inbox: Inbox, delivery: ClaimedDelivery): Promise<DeliveryOutcome> {
+  const { outcome, fresh } = sortElements(delivery.body);
+  if (fresh.size > 0) {
+    for (const signature of await inbox.knownSignatures([...fresh.keys()])) {
+      fresh.delete(signature);
+      outcome.counts.duplicate++;
+    }
+  }
+  const { writers, newestSlot } = attributeWriters(fresh, outcome);
+  if (writers.size > 0) {
+    const reads = await withRetry(
+      () => o.rpc.getMultipleAccounts([...writers.keys()], { commitment: o.commitment, minContextSlot: newestSlot }, o.signal),
+      {
+        ...o.readRetry,
+        signal: o.signal,
+        onRetry: (err, attempt) => o.logger.debug({ err: describeError(err), attempt }, "webhook re-read retried"),
+      },
+    );
+    outcome.accountsRead = reads.length;
+    const result = await o.apply(
+      reads.map((r) => ({ ...r, commitment: o.commitment, signature: writers.get(r.address)!.signature })),
+    );
+    outcome.rowsApplied = result.applied;
+  }
+  if (fresh.size > 0) {
+    // Remembered only after the accounts are applied: a crash in between re-processes, which is harmless.
+    await inbox.rememberSignatures(
+      [...fresh].map(([signature, e]) => ({
+        signature,
+        deliveryId: BigInt(delivery.id),
+        slot: e.slot,
+        outcome: e.failed ? ("failed" as const) : ("applied" as const),
+      })),
+    );
+  }
+  return outcome;
+}
+
+async function settle(o: WebhookProcessorOptions, inbox: Inbox, delivery: ClaimedDelivery, outcome: DeliveryOutcome): Promise<void> {
+  const summary: { [key: string]: JsonValue } = {
+    counts: outcome.counts,
+    invalid: outcome.invalid.slice(0, 50),
+    accountsRead: outcome.accountsRead,
+    rowsApplied: outcome.rowsApplied,
+  };
+  const lastError = outcome.invalid.length > 0 ? `${outcome.invalid.length} element(s) rejected: ${outcome.invalid[0]!.reason}` : null;
+  await inbox.markDone(delivery.id, summary, lastError);
+  for (const [kind, n] of Object.entries(outcome.counts)) if (n > 0) o.metrics.webhookElements.inc({ outcome: kind }, n);
+  o.metrics.webhookDeliveries.inc({ result: "done" });
+}
+
+async function fail(o: WebhookProcessorOptions, inbox: Inbox, delivery: ClaimedDelivery, err: unknown): Promise<void> {
+  if (err instanceof StoppedError) {
+    // Not the delivery's fault: give the attempt back for the next leader.
+    await inbox.giveBack(delivery.id);
+    return;
+  }
+  const final = !isRetryable(err) || delivery.attempts >= o.maxAttempts;
+  const delayMs = o.retryBackoff.delay(delivery.attempts);
+  const message = describeError(err);
+  await inbox.markFailed(delivery.id, final, message, delayMs);
+  o.metrics.webhookDeliveries.inc({ result: final ? "failed" : "retry" });
+  o.logger[final ? "error" : "warn"](
+    { delivery: delivery.id, attempt: delivery.attempts, maxAttempts: o.maxAttempts, err: message },
+    final ? "webhook delivery failed for good; reconciliation will repair what it missed" : "webhook delivery failed; will retry",
+  );
+}
+
 export function createWebhookProcessor(o: WebhookProcessorOptions): WebhookProcessor {
   const log = o.logger;
   let running: Promise<void> | null = null;
   let again = false;
   const inbox = createWebhookInboxRepository(o.db);
-
-  async function process(delivery: ClaimedDelivery): Promise<DeliveryOutcome> {
-    const elements = Array.isArray(delivery.body) ? (delivery.body as unknown[]) : [];
-    const outcome: DeliveryOutcome = {
-      counts: { applied: 0, duplicate: 0, failed_tx: 0, no_transaction: 0, invalid: 0 },
-      invalid: [],
-      accountsRead: 0,
-      rowsApplied: 0,
-    };
-    const fresh = new Map<string, { slot: bigint; failed: boolean; accounts: string[] }>();
-    elements.forEach((element, index) => {
-      const e = readElement(element);
-      if (e.kind === "no_transaction") outcome.counts.no_transaction++;
-      else if (e.kind === "invalid") {
-        outcome.counts.invalid++;
-        outcome.invalid.push({ index, reason: e.reason });
-      } else if (fresh.has(e.signature)) outcome.counts.duplicate++;
-      else fresh.set(e.signature, { slot: e.slot, failed: e.kind === "failed", accounts: e.kind === "written" ? e.accounts : [] });
-    });
-    if (fresh.size > 0) {
-      for (const signature of await inbox.knownSignatures([...fresh.keys()])) {
-        fresh.delete(signature);
-        outcome.counts.duplicate++;
-      }
-    }
-    // Each written account is attributed to the newest transaction that wrote it.
-    const writers = new Map<string, { slot: bigint; signature: string }>();
-    let newestSlot = -1n;
-    for (const [signature, e] of fresh) {
-      if (e.failed) {
-        outcome.counts.failed_tx++;
-        continue;
-      }
-      outcome.counts.applied++;
-      if (e.slot > newestSlot) newestSlot = e.slot;
-      for (const address of e.accounts) {
-        const held = writers.get(address);
-        if (!held || held.slot <= e.slot) writers.set(address, { slot: e.slot, signature });
-      }
-    }
-    if (writers.size > 0) {
-      const reads = await withRetry(
-        () => o.rpc.getMultipleAccounts([...writers.keys()], { commitment: o.commitment, minContextSlot: newestSlot }, o.signal),
-        {
-          ...o.readRetry,
-          signal: o.signal,
-          onRetry: (err, attempt) => log.debug({ err: describeError(err), attempt }, "webhook re-read retried"),
-        },
-      );
-      outcome.accountsRead = reads.length;
-      const result = await o.apply(
-        reads.map((r) => ({ ...r, commitment: o.commitment, signature: writers.get(r.address)!.signature })),
-      );
-      outcome.rowsApplied = result.applied;
-    }
-    if (fresh.size > 0) {
-      // Remembered only after the accounts are applied: a crash in between re-processes, which is harmless.
-      await inbox.rememberSignatures(
-        [...fresh].map(([signature, e]) => ({
-          signature,
-          deliveryId: BigInt(delivery.id),
-          slot: e.slot,
-          outcome: e.failed ? ("failed" as const) : ("applied" as const),
-        })),
-      );
-    }
-    return outcome;
-  }
-
-  async function settle(delivery: ClaimedDelivery, outcome: DeliveryOutcome): Promise<void> {
-    const summary: { [key: string]: JsonValue } = {
-      counts: outcome.counts,
-      invalid: outcome.invalid.slice(0, 50),
-      accountsRead: outcome.accountsRead,
-      rowsApplied: outcome.rowsApplied,
-    };
-    const lastError = outcome.invalid.length > 0 ? `${outcome.invalid.length} element(s) rejected: ${outcome.invalid[0]!.reason}` : null;
-    await inbox.markDone(delivery.id, summary, lastError);
-    for (const [kind, n] of Object.entries(outcome.counts)) if (n > 0) o.metrics.webhookElements.inc({ outcome: kind }, n);
-    o.metrics.webhookDeliveries.inc({ result: "done" });
-  }
-
-  async function fail(delivery: ClaimedDelivery, err: unknown): Promise<void> {
-    if (err instanceof StoppedError) {
-      // Not the delivery's fault: give the attempt back for the next leader.
-      await inbox.giveBack(delivery.id);
-      return;
-    }
-    const final = !isRetryable(err) || delivery.attempts >= o.maxAttempts;
-    const delayMs = o.retryBackoff.delay(delivery.attempts);
-    const message = describeError(err);
-    await inbox.markFailed(delivery.id, final, message, delayMs);
-    o.metrics.webhookDeliveries.inc({ result: final ? "failed" : "retry" });
-    log[final ? "error" : "warn"](
-      { delivery: delivery.id, attempt: delivery.attempts, maxAttempts: o.maxAttempts, err: message },
-      final ? "webhook delivery failed for good; reconciliation will repair what it missed" : "webhook delivery failed; will retry",
-    );
-  }
 
   async function drain(): Promise<void> {
     do {
@@ -176,11 +190,11 @@ export function createWebhookProcessor(o: WebhookProcessorOptions): WebhookProce
         const delivery = await inbox.claim();
         if (!delivery) break;
         try {
-          const outcome = await process(delivery);
-          await settle(delivery, outcome);
+          const outcome = await processDelivery(o, inbox, delivery);
+          await settle(o, inbox, delivery, outcome);
           log.debug({ delivery: delivery.id, ...outcome.counts }, "webhook delivery processed");
         } catch (err) {
-          await fail(delivery, o.signal.aborted ? new StoppedError() : err);
+          await fail(o, inbox, delivery, o.signal.aborted ? new StoppedError() : err);
           if (o.signal.aborted) return;
         }
       }
