@@ -12,6 +12,7 @@ import {
 } from "@solana/web3.js";
 import { AccountLayout, ACCOUNT_SIZE, getAssociatedTokenAddressSync } from "@solana/spl-token";
 import { executeWithModels } from "./executor.ts";
+import { durableNonceMatches, SlotHashes, writeNativeMints } from "./genesis.ts";
 import { Ledger, type Block } from "./ledger.ts";
 import { Svm, type ExecutionResult } from "./svm.ts";
 import { tokenBalances } from "./token-balances.ts";
@@ -113,6 +114,7 @@ export class Chain extends EventEmitter implements ChainApi {
   private readonly byAddress = new Map<string, string[]>();
   private timer: NodeJS.Timeout | null = null;
   private readonly ledger: Ledger;
+  private readonly slotHashes: SlotHashes;
 
   constructor(options: ChainOptions = {}) {
     super();
@@ -133,6 +135,8 @@ export class Chain extends EventEmitter implements ChainApi {
     const rich = { data: new Uint8Array(0), owner: SYSTEM_PROGRAM, executable: false, rentEpoch: 0n };
     this.svm.setAccount(this.faucet.publicKey.toBase58(), { ...rich, lamports: 1n << 62n });
     this.svm.setAccount(this.cpiPayer.publicKey.toBase58(), { ...rich, lamports: 1n << 62n });
+    writeNativeMints(this.svm);
+    this.slotHashes = new SlotHashes(this.svm);
     this.newBlockhash();
     this.syncClock();
     this.ledger.addBlock(this.blockFor(this.currentSlot, this.currentSlot > 0n ? this.currentSlot - 1n : 0n, ""));
@@ -214,6 +218,7 @@ export class Chain extends EventEmitter implements ChainApi {
   /** Starts block `slot` as the newest, without telling anyone (the history behind the start). */
   private produce(slot: bigint): void {
     const parent = this.ledger.tip();
+    this.slotHashes.push(parent.slot, parent.blockhash);
     this.height += slot - parent.slot;
     this.currentSlot = slot;
     this.indexInSlot = 0;
@@ -374,11 +379,16 @@ export class Chain extends EventEmitter implements ChainApi {
   /** Checks that decide whether a transaction can be processed at all (it is dropped, not landed, otherwise). */
   private admissionError(p: ParsedTransaction): TransactionErrorJson | null {
     if (this.records.has(p.signature)) return "AlreadyProcessed";
-    if (!this.isBlockhashValid(p.recentBlockhash)) return "BlockhashNotFound";
+    if (!this.blockhashAccepted(p)) return "BlockhashNotFound";
     const payer = this.getAccount(p.keys[0]!);
     if (!payer) return "AccountNotFound";
     if (payer.lamports < p.fee) return "InsufficientFundsForFee";
     return null;
+  }
+
+  /** A recent blockhash, or a durable nonce's stored value with AdvanceNonceAccount first. */
+  private blockhashAccepted(p: ParsedTransaction): boolean {
+    return this.isBlockhashValid(p.recentBlockhash) || durableNonceMatches(p, (k) => this.getAccount(k));
   }
 
   sendTransaction(raw: Uint8Array, options: { skipPreflight: boolean }): string {
@@ -415,7 +425,7 @@ export class Chain extends EventEmitter implements ChainApi {
       accounts: null,
       replacementBlockhash: null,
     });
-    if (!options.replaceRecentBlockhash && !this.isBlockhashValid(p.recentBlockhash)) return blank("BlockhashNotFound");
+    if (!options.replaceRecentBlockhash && !this.blockhashAccepted(p)) return blank("BlockhashNotFound");
     const payer = this.getAccount(p.keys[0]!);
     if (!payer) return blank("AccountNotFound");
     if (payer.lamports < p.fee) return blank("InsufficientFundsForFee");

@@ -1,0 +1,88 @@
+/**
+ * Sysvars and genesis as a validator has them, through web3.js and spl-token: SlotHashes current with the slot
+ * (a lookup table is created, extended and used by a v0 transfer), the wrapped-SOL mint, and fieldless error
+ * names. Durable nonces are admitted by the chain but LiteSVM's AdvanceNonceAccount still refuses (see issue 12).
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import {
+  AddressLookupTableProgram,
+  Keypair,
+  LAMPORTS_PER_SOL,
+  SystemProgram,
+  Transaction,
+  TransactionInstruction,
+  TransactionMessage,
+  VersionedTransaction,
+  type PublicKey,
+  type TransactionInstruction as Ix,
+} from "@solana/web3.js";
+import { createWrappedNativeAccount, getMint, NATIVE_MINT } from "@solana/spl-token";
+import { startHarness, type Harness } from "./rpc-harness.ts";
+import { waitFor } from "../kit/wait-for.ts";
+
+describe("sysvars and genesis", () => {
+  let h: Harness;
+  let payer: Keypair;
+  beforeAll(async () => {
+    h = await startHarness({ slotMs: 20, confirmedLag: 1, finalizedLag: 4 });
+    payer = Keypair.generate();
+    h.chain.setAccount(payer.publicKey.toBase58(), { lamports: BigInt(100 * LAMPORTS_PER_SOL) });
+  });
+  afterAll(async () => {
+    await h.close();
+  });
+
+  async function send(ixs: Ix[], signers: Keypair[] = []): Promise<string> {
+    const latest = await h.connection.getLatestBlockhash();
+    const tx = new Transaction({ feePayer: payer.publicKey, ...latest }).add(...ixs);
+    const signature = await h.connection.sendTransaction(tx, [payer, ...signers]);
+    await h.connection.confirmTransaction({ signature, ...latest }, "confirmed");
+    return signature;
+  }
+
+  const nextSlot = async () => {
+    const now = await h.connection.getSlot("confirmed");
+    await waitFor("next slot", async () => (await h.connection.getSlot("confirmed")) > now, { timeoutMs: 3000 });
+  };
+
+  it("creates an address lookup table and lands a v0 transfer that uses it", async () => {
+    const recentSlot = await h.connection.getSlot("finalized");
+    const [create, table] = AddressLookupTableProgram.createLookupTable({ authority: payer.publicKey, payer: payer.publicKey, recentSlot });
+    const recipients: PublicKey[] = [Keypair.generate().publicKey, Keypair.generate().publicKey];
+    await send([create, AddressLookupTableProgram.extendLookupTable({ lookupTable: table, authority: payer.publicKey, payer: payer.publicKey, addresses: recipients })]);
+    await nextSlot(); // addresses become usable the slot after they were added
+    const lookup = (await h.connection.getAddressLookupTable(table)).value!;
+    expect(lookup.state.addresses.map((a) => a.toBase58())).toEqual(recipients.map((r) => r.toBase58()));
+
+    const latest = await h.connection.getLatestBlockhash();
+    const message = new TransactionMessage({
+      payerKey: payer.publicKey,
+      recentBlockhash: latest.blockhash,
+      instructions: recipients.map((to) => SystemProgram.transfer({ fromPubkey: payer.publicKey, toPubkey: to, lamports: LAMPORTS_PER_SOL })),
+    }).compileToV0Message([lookup]);
+    expect(message.addressTableLookups).toHaveLength(1);
+    const tx = new VersionedTransaction(message);
+    tx.sign([payer]);
+    const signature = await h.connection.sendTransaction(tx);
+    await h.connection.confirmTransaction({ signature, ...latest }, "confirmed");
+    for (const to of recipients) expect(await h.connection.getBalance(to, "confirmed")).toBe(LAMPORTS_PER_SOL);
+    const landed = await h.connection.getTransaction(signature, { commitment: "confirmed", maxSupportedTransactionVersion: 0 });
+    expect(landed!.meta!.loadedAddresses!.writable.map((a) => a.toBase58())).toEqual(recipients.map((r) => r.toBase58()));
+  });
+
+  it("has the wrapped-SOL mint from genesis and wraps SOL into it", async () => {
+    const mint = await getMint(h.connection, NATIVE_MINT, "confirmed");
+    expect(mint).toMatchObject({ decimals: 9, isInitialized: true, mintAuthority: null, supply: 0n });
+    const wrapped = await createWrappedNativeAccount(h.connection, payer, payer.publicKey, LAMPORTS_PER_SOL, undefined, { commitment: "confirmed" });
+    expect((await h.connection.getTokenAccountBalance(wrapped, "confirmed")).value.uiAmountString).toBe("1");
+  });
+
+  it("names fieldless instruction errors as the validator does", async () => {
+    const latest = await h.connection.getLatestBlockhash();
+    const garbage = new TransactionInstruction({ programId: SystemProgram.programId, keys: [{ pubkey: payer.publicKey, isSigner: true, isWritable: true }], data: Buffer.from([99, 0, 0, 0]) });
+    const tx = new Transaction({ feePayer: payer.publicKey, ...latest }).add(garbage);
+    tx.sign(payer);
+    const { json } = await h.rpc({ jsonrpc: "2.0", id: 1, method: "simulateTransaction", params: [tx.serialize().toString("base64"), { encoding: "base64" }] });
+    expect(json.result.value.err).toEqual({ InstructionError: [0, "InvalidInstructionData"] });
+  });
+});
