@@ -1,10 +1,9 @@
 /**
  * Indexer errors, in the vocabulary of src/errors.ts: each says whether retrying can help, and callers
- * (retry loops, the webhook inbox, the API's status table) decide by that, never by message text.
+ * (retry loops, the webhook inbox, the API's status table) decide by that with `isRetryable` from
+ * src/errors.ts, never by message text. `StoppedError` is src/errors.ts's too.
  */
 import { KamiyoError, NonRetryableError } from "../src/errors.ts";
-
-export { isRetryable, StoppedError } from "../src/errors.ts";
 
 /** An RPC call failed. Transport failures, HTTP 429/5xx and node-side lag are retryable; bad requests are not. */
 export class RpcCallError extends KamiyoError {

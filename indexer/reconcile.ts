@@ -15,7 +15,7 @@ import type { LiveStake } from "../src/db/repositories/stakes.ts";
 import type { RpcClient } from "./rpc-client.ts";
 import { toStakeChange, userStakeFilters, type PoolTarget } from "./stake-accounts.ts";
 import type { SourcedRead } from "./write-path.ts";
-import { StoppedError } from "./errors.ts";
+import { StoppedError } from "../src/errors.ts";
 
 export interface ReconcileOptions {
   rpc: RpcClient;
