@@ -28,7 +28,7 @@ const pool = stakePoolPda(programId, mint)[0].toBase58();
 
 // One Anchor-encoded template; each account differs in owner (offset 8) and staked_amount (offset 72), the
 // fixed-offset prefix of UserStake. The indexer decodes every account with Anchor's coder.
-const template = await encodeUserStake({
+const template = encodeUserStake({
   owner: PublicKey.default.toBase58(),
   pool,
   stakedAmount: 0n,
@@ -59,8 +59,9 @@ const { httpUrl, wsUrl } = await server.listen({ host: "127.0.0.1", httpPort: 0,
 process.stdout.write(`${JSON.stringify({ httpUrl, wsUrl, pool, accounts: count, setupMs: Date.now() - started })}\n`);
 
 process.stdin.resume();
-process.stdin.on("end", async () => {
-  await server.close();
-  chain.close();
-  process.exit(0);
+process.stdin.on("end", () => {
+  void server.close().finally(() => {
+    chain.close();
+    process.exit(0);
+  });
 });

@@ -43,7 +43,7 @@ export async function startServices(services: readonly Service[], logger: Logger
         first ??= err;
       }
     }
-    if (first !== undefined) throw first;
+    if (first !== undefined) throw first instanceof Error ? first : new Error(String(first));
   };
   for (const s of services) {
     try {

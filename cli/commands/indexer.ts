@@ -25,7 +25,6 @@ Options:
     "stall-timeout": { type: "string" },
   },
   async run(args, ctx) {
-    const config = ctx.config();
     const int = (name: string, min: number, max: number): number | undefined => {
       const raw = args.values[name];
       if (raw === undefined) return undefined;

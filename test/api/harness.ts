@@ -113,5 +113,4 @@ export async function startTestApi(
 }
 
 /** A response body parsed as JSON, typed loosely for assertions. */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
 export const json = (res: Response): Promise<any> => res.json() as Promise<any>;

@@ -53,7 +53,8 @@ export async function startHeliusDouble(apiKey: string): Promise<HeliusDouble> {
     return text ? JSON.parse(text) : undefined;
   };
 
-  const server = createServer(async (req, res) => {
+  const server = createServer((req, res) => void handle(req, res));
+  const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const url = new URL(req.url ?? "/", "http://double");
     const body = await readBody(req).catch(() => "<invalid json>");
     requests.push({ method: req.method ?? "", path: url.pathname, apiKey: url.searchParams.get("api-key"), body });
@@ -99,7 +100,7 @@ export async function startHeliusDouble(apiKey: string): Promise<HeliusDouble> {
       }
     }
     send(res, 404, { error: `no route ${req.method} ${url.pathname}` });
-  });
+  };
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const { port } = server.address() as AddressInfo;
   let closing: Promise<void> | undefined;

@@ -143,7 +143,7 @@ describe("UserStake layout", () => {
     expect(bytes[138]).toBe(0xfd);
     expect(bytes.subarray(139).every((x) => x === 0)).toBe(true);
     expect(decodeUserStake(bytes)).toEqual(account);
-    expect(await encodeUserStake(account)).toEqual(bytes);
+    expect(encodeUserStake(account)).toEqual(bytes);
   });
 
   it("cooldown_end Some: cooldown_end at 130, cooldown_amount at 138, bump at 146", async () => {
@@ -154,7 +154,7 @@ describe("UserStake layout", () => {
     expect(bytes.readBigUInt64LE(138)).toBe(250_000n * 10n ** 9n);
     expect(bytes[146]).toBe(254);
     expect(decodeUserStake(bytes)).toEqual(account);
-    expect(await encodeUserStake(account)).toEqual(bytes);
+    expect(encodeUserStake(account)).toEqual(bytes);
   });
 
   it("fills its whole 147-byte allocation with u64 max amounts and negative timestamps", async () => {
@@ -179,7 +179,7 @@ describe("UserStake layout", () => {
     expect(decoded).toEqual(account);
     expect(decoded.stakedAmount).toBe(18_446_744_073_709_551_615n);
     expect(decoded.stakeTimestamp).toBe(-9_223_372_036_854_775_808n);
-    expect(await encodeUserStake(account)).toEqual(bytes);
+    expect(encodeUserStake(account)).toEqual(bytes);
   });
 
   it.each(TIER_NAMES.map((name, byte) => [byte, name] as const))("tier byte %i is %s", (byte, name) => {
@@ -202,7 +202,7 @@ describe("UserStake layout", () => {
   });
 
   it("keeps the pool at offset 40 for getProgramAccounts memcmp filters", async () => {
-    const bytes = await encodeUserStake(base);
+    const bytes = encodeUserStake(base);
     expect(bytes.subarray(40, 72)).toEqual(POOL.toBuffer());
   });
 
@@ -252,7 +252,7 @@ describe("StakePool layout", () => {
     const bytes = stakePoolBytes(pool);
     expect(bytes.length).toBe(STAKE_POOL_SIZE);
     expect(decodeStakePool(bytes)).toEqual(pool);
-    expect(await encodeStakePool(pool)).toEqual(bytes);
+    expect(encodeStakePool(pool)).toEqual(bytes);
   });
 
   it("reads is_active false", () => {
