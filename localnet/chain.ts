@@ -12,7 +12,7 @@ import {
 } from "@solana/web3.js";
 import { AccountLayout, ACCOUNT_SIZE, getAssociatedTokenAddressSync } from "@solana/spl-token";
 import { executeWithModels } from "./executor.ts";
-import { durableNonceMatches, SlotHashes, writeNativeMints } from "./genesis.ts";
+import { advancedNonce, durableNonceAccount, SlotHashes, withBlockhash, writeNativeMints } from "./genesis.ts";
 import { Ledger, type Block } from "./ledger.ts";
 import { Svm, type ExecutionResult } from "./svm.ts";
 import { tokenBalances } from "./token-balances.ts";
@@ -359,21 +359,39 @@ export class Chain extends EventEmitter implements ChainApi {
       this.svm.setAccount(payerKey, { ...payer, lamports: payer.lamports - p.fee });
     };
     if (!this.hasModelInstruction(p)) {
-      const result = this.svm.execute(p.raw, p.legacy);
+      // Instructions run under the bank's blockhash (what InitializeNonceAccount/AdvanceNonceAccount store).
+      const result = this.svm.execute(withBlockhash(p.raw, this.latest), p.legacy);
       if (result.err) {
         this.restore(pre);
         chargeFee();
+        this.advanceFailedNonce(p);
       }
       return result;
     }
     chargeFee();
-    return executeWithModels(p, {
+    const result = executeWithModels(p, {
       svm: this.svm,
       models: this.models,
       cpiPayer: this.cpiPayer,
       now: () => this.svm.unixTimestamp(),
       slot: () => this.currentSlot,
+      blockhash: () => this.latest,
     });
+    if (result.err) this.advanceFailedNonce(p);
+    return result;
+  }
+
+  /** The nonce account of a durable-nonce transaction, or null (a recent blockhash takes precedence). */
+  private nonceAccountOf(p: ParsedTransaction): string | null {
+    if (this.isBlockhashValid(p.recentBlockhash)) return null;
+    return durableNonceAccount(p, (k) => this.getAccount(k), this.latest);
+  }
+
+  /** A failed durable-nonce transaction still advances its nonce, as the runtime does. */
+  private advanceFailedNonce(p: ParsedTransaction): void {
+    const address = this.nonceAccountOf(p);
+    const nonce = address ? this.getAccount(address) : null;
+    if (address && nonce) this.svm.setAccount(address, advancedNonce(nonce, this.latest));
   }
 
   /** Checks that decide whether a transaction can be processed at all (it is dropped, not landed, otherwise). */
@@ -388,7 +406,7 @@ export class Chain extends EventEmitter implements ChainApi {
 
   /** A recent blockhash, or a durable nonce's stored value with AdvanceNonceAccount first. */
   private blockhashAccepted(p: ParsedTransaction): boolean {
-    return this.isBlockhashValid(p.recentBlockhash) || durableNonceMatches(p, (k) => this.getAccount(k));
+    return this.isBlockhashValid(p.recentBlockhash) || this.nonceAccountOf(p) !== null;
   }
 
   sendTransaction(raw: Uint8Array, options: { skipPreflight: boolean }): string {

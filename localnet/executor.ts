@@ -29,6 +29,8 @@ export interface ExecutorDeps {
   cpiPayer: Keypair;
   now: () => bigint;
   slot: () => bigint;
+  /** The bank's blockhash: instructions (nonce initialize/advance) run under it. */
+  blockhash: () => string;
 }
 
 const BASE_UNITS = 2_000;
@@ -49,7 +51,7 @@ function runOnSvm(deps: ExecutorDeps, ix: ModelInstruction, depth: number): Mode
   });
   const message = new TransactionMessage({
     payerKey: deps.cpiPayer.publicKey,
-    recentBlockhash: PublicKey.default.toBase58(),
+    recentBlockhash: deps.blockhash(),
     instructions: [instruction],
   }).compileToLegacyMessage();
   const tx = new VersionedTransaction(message);

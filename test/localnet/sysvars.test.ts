@@ -1,13 +1,14 @@
 /**
  * Sysvars and genesis as a validator has them, through web3.js and spl-token: SlotHashes current with the slot
  * (a lookup table is created, extended and used by a v0 transfer), the wrapped-SOL mint, and fieldless error
- * names. Durable nonces are admitted by the chain but LiteSVM's AdvanceNonceAccount still refuses (see issue 12).
+ * names, and a durable-nonce transfer (the nonce advances when used, also when the transaction fails).
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   AddressLookupTableProgram,
   Keypair,
   LAMPORTS_PER_SOL,
+  NONCE_ACCOUNT_LENGTH,
   SystemProgram,
   Transaction,
   TransactionInstruction,
@@ -75,6 +76,68 @@ describe("sysvars and genesis", () => {
     expect(mint).toMatchObject({ decimals: 9, isInitialized: true, mintAuthority: null, supply: 0n });
     const wrapped = await createWrappedNativeAccount(h.connection, payer, payer.publicKey, LAMPORTS_PER_SOL, undefined, { commitment: "confirmed" });
     expect((await h.connection.getTokenAccountBalance(wrapped, "confirmed")).value.uiAmountString).toBe("1");
+  });
+
+  it("lands a durable-nonce transfer; the nonce advances when used, also by a failed transaction", async () => {
+    const nonceAccount = Keypair.generate();
+    const rent = await h.connection.getMinimumBalanceForRentExemption(NONCE_ACCOUNT_LENGTH);
+    await send(
+      SystemProgram.createNonceAccount({
+        fromPubkey: payer.publicKey,
+        noncePubkey: nonceAccount.publicKey,
+        authorizedPubkey: payer.publicKey,
+        lamports: rent,
+      }).instructions,
+      [nonceAccount],
+    );
+    const created = (await h.connection.getNonce(nonceAccount.publicKey, "confirmed"))!;
+    expect(created.authorizedPubkey.toBase58()).toBe(payer.publicKey.toBase58());
+    expect(created.feeCalculator.lamportsPerSignature).toBe(5000);
+
+    // Advancing needs a newer bank blockhash than the one the nonce was stored under, as on a validator.
+    await nextSlot();
+    await send([SystemProgram.nonceAdvance({ noncePubkey: nonceAccount.publicKey, authorizedPubkey: payer.publicKey })]);
+    const advanced = (await h.connection.getNonce(nonceAccount.publicKey, "confirmed"))!;
+    expect(advanced.nonce).not.toBe(created.nonce);
+
+    await nextSlot();
+    const recipient = Keypair.generate().publicKey;
+    const nonceAdvance = SystemProgram.nonceAdvance({ noncePubkey: nonceAccount.publicKey, authorizedPubkey: payer.publicKey });
+    const transfer = new Transaction({ feePayer: payer.publicKey, nonceInfo: { nonce: advanced.nonce, nonceInstruction: nonceAdvance } }).add(
+      SystemProgram.transfer({ fromPubkey: payer.publicKey, toPubkey: recipient, lamports: LAMPORTS_PER_SOL }),
+    );
+    transfer.sign(payer);
+    expect(transfer.compileMessage().recentBlockhash).toBe(advanced.nonce);
+    const signature = await h.connection.sendRawTransaction(transfer.serialize());
+    const minContextSlot = await h.connection.getSlot("processed");
+    const confirmed = await h.connection.confirmTransaction(
+      { signature, nonceAccountPubkey: nonceAccount.publicKey, nonceValue: advanced.nonce, minContextSlot },
+      "confirmed",
+    );
+    expect(confirmed.value.err).toBeNull();
+    expect(await h.connection.getBalance(recipient, "confirmed")).toBe(LAMPORTS_PER_SOL);
+    const used = (await h.connection.getNonce(nonceAccount.publicKey, "confirmed"))!;
+    expect(used.nonce).not.toBe(advanced.nonce);
+
+    // The old nonce value is spent: another transaction carrying it is refused at admission.
+    const stale = new Transaction({ feePayer: payer.publicKey, nonceInfo: { nonce: advanced.nonce, nonceInstruction: nonceAdvance } }).add(
+      SystemProgram.transfer({ fromPubkey: payer.publicKey, toPubkey: recipient, lamports: 2 }),
+    );
+    stale.sign(payer);
+    await expect(h.connection.sendRawTransaction(stale.serialize())).rejects.toThrow(/Blockhash not found/);
+
+    // A durable-nonce transaction that fails still lands (fee charged) and still advances the nonce.
+    await nextSlot();
+    const overdraw = new Transaction({ feePayer: payer.publicKey, nonceInfo: { nonce: used.nonce, nonceInstruction: nonceAdvance } }).add(
+      SystemProgram.transfer({ fromPubkey: payer.publicKey, toPubkey: recipient, lamports: 1_000 * LAMPORTS_PER_SOL }),
+    );
+    overdraw.sign(payer);
+    const failed = await h.connection.sendRawTransaction(overdraw.serialize(), { skipPreflight: true });
+    await waitFor("failed nonce transaction confirmed", async () => ["confirmed", "finalized"].includes((await h.connection.getSignatureStatus(failed)).value?.confirmationStatus ?? ""), { timeoutMs: 3000 });
+    const landed = (await h.connection.getTransaction(failed, { commitment: "confirmed", maxSupportedTransactionVersion: 0 }))!;
+    expect(landed.meta!.err).toEqual({ InstructionError: [1, { Custom: 1 }] }); // ResultWithNegativeLamports
+    expect(landed.meta!.preBalances[0]! - landed.meta!.postBalances[0]!).toBe(5000);
+    expect((await h.connection.getNonce(nonceAccount.publicKey, "confirmed"))!.nonce).not.toBe(used.nonce);
   });
 
   it("names fieldless instruction errors as the validator does", async () => {
