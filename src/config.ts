@@ -51,6 +51,7 @@ const intIn = (min: number, max: number) =>
 const port = () => intIn(1, 65535);
 const bps = () => intIn(0, 10_000);
 const secret = () => z.string().min(16, "must be at least 16 characters");
+const onOff = () => z.enum(["true", "false"], "must be true or false").default("true").transform((v) => v === "true");
 const jsonText = <T extends z.ZodType>(schema: T) =>
   z.string().transform((text, ctx) => {
     let parsed: unknown;
@@ -107,6 +108,8 @@ const envSchema = z.object({
   REDIS_URL: url(["redis:", "rediss:"]).optional(),
   SOLANA_RPC_URL: url(["http:", "https:"]).optional(),
   SOLANA_WS_URL: url(["ws:", "wss:"]).optional(),
+  SOLANA_GRPC_URL: url(["http:", "https:"]).optional(),
+  SOLANA_GRPC_TOKEN: z.string().min(1).optional(),
   SOLANA_COMMITMENT: z.enum(["processed", "confirmed", "finalized"]).default("confirmed"),
   STAKING_PROGRAM_ID: address().optional(),
   KAMIYO_MINT: address().optional(),
@@ -122,14 +125,28 @@ const envSchema = z.object({
   X402_NETWORK: z.enum([SOLANA_DEVNET_CAIP2, SOLANA_MAINNET_CAIP2]).optional(),
   X402_FACILITATOR_URL: url(["http:", "https:"]).optional(),
   X402_FACILITATOR_KEYPAIR: z.string().min(1).optional(),
+  X402_FACILITATOR_HEADERS: jsonText(z.record(z.string().regex(/^[!#$%&'*+.^_`|~\w-]+$/, "header names are tokens"), z.string())).optional(),
+  X402_FACILITATOR_TIMEOUT_SECONDS: intIn(10, 3700).optional(),
+  X402_FACILITATOR_REFRESH_SECONDS: intIn(5, 86_400).default(300),
+  X402_MAX_COMPUTE_UNITS: intIn(1_000, 1_400_000).default(50_000),
+  X402_MAX_PRIORITY_FEE_MICROLAMPORTS: intIn(0, 5_000_000).default(10_000),
+  X402_MAX_REQUIRED_SIGNATURES: intIn(1, 16).default(2),
   X402_ROUTES: jsonText(routeSchema).default(routeSchema.parse(JSON.parse(DEFAULT_ROUTES))),
   X402_MAX_TIMEOUT_SECONDS: intIn(10, 3600).default(60),
+  STAKE_DATA_MAX_AGE_MS: intIn(1_000, 600_000).default(5_000),
   X402_STAKING_URL: url(["http:", "https:"]).default("https://kamiyo.ai/stake"),
   X402_CORS_ORIGINS: z
     .string()
     .default("*")
     .transform((v) => v.split(",").map((s) => s.trim()).filter(Boolean))
     .pipe(z.array(z.union([z.literal("*"), url(["http:", "https:"])])).min(1, "must name at least one origin or *")),
+  API_PAYWALL: onOff(),
+  API_REVENUE_REPORTS: onOff(),
+  API_DASHBOARD: onOff(),
+  API_QUEUE_UI: onOff(),
+  TRUST_PROXY: intIn(0, 10).default(0),
+  RATE_LIMIT_ADMIN_PER_MINUTE: intIn(0, 1_000_000).default(60),
+  RATE_LIMIT_QUOTES_PER_MINUTE: intIn(0, 1_000_000).default(600),
   ADMIN_KEYPAIR_PATH: z.string().min(1).optional(),
   JUPITER_API_URL: url(["http:", "https:"]).optional(),
   JUPITER_API_KEY: z.string().min(1).optional(),
@@ -146,9 +163,11 @@ const envSchema = z.object({
   SWAP_SLIPPAGE_BPS: bps().default(50),
   SWAP_MAX_PRICE_IMPACT_BPS: bps().default(100),
   ALERT_WEBHOOK_URL: url(["http:", "https:"]).optional(),
+  WORKER_METRICS_PORT: port().default(9464),
   LOCALNET_STATE_DIR: z.string().min(1).default(".localnet"),
   LOCALNET_HOST: z.string().min(1).default("127.0.0.1"),
   LOCALNET_RPC_PORT: port().default(8899),
+  LOCALNET_GRPC_PORT: port().default(10000),
   LOCALNET_SLOT_MS: intIn(1, 10_000).default(400),
   LOCALNET_WEBHOOK_URLS: z
     .string()
@@ -156,6 +175,19 @@ const envSchema = z.object({
     .transform((v) => v.split(",").map((s) => s.trim()).filter(Boolean))
     .pipe(z.array(url(["http:", "https:"]))),
 });
+
+/** Every variable the configuration reads, in schema order (.env.example and the README follow it). */
+export type ConfigVariable = keyof typeof envSchema.shape;
+export const CONFIG_VARIABLES = Object.keys(envSchema.shape) as ConfigVariable[];
+
+/** The embedded default of a variable as text, or undefined when it has none (cluster defaults are not embedded). */
+export function embeddedDefault(name: ConfigVariable): string | undefined {
+  if (name === "X402_ROUTES") return DEFAULT_ROUTES;
+  const parsed = envSchema.shape[name].safeParse(undefined);
+  if (!parsed.success || parsed.data === undefined) return undefined;
+  const value: unknown = parsed.data;
+  return Array.isArray(value) ? value.join(",") : String(value as string | number | boolean);
+}
 
 export type Commitment = "processed" | "confirmed" | "finalized";
 export type Cluster = "localnet" | "devnet" | "mainnet";
@@ -180,6 +212,10 @@ export interface Config {
   solana: {
     rpcUrl: string;
     wsUrl: string;
+    /** Yellowstone gRPC endpoint: when set, the indexer's live source is gRPC instead of the websocket. */
+    grpcUrl: string | undefined;
+    /** Sent as the x-token header of every gRPC call; a secret (never logged). */
+    grpcToken: string | undefined;
     commitment: Commitment;
     programId: string;
     kamiyoMint: string;
@@ -190,16 +226,39 @@ export interface Config {
     payTo: string;
     network: string;
     facilitatorUrl: string | undefined;
-    facilitatorKeypairPath: string;
+    /** Required by the api role unless facilitatorUrl is set (checked by cli/compose.ts validate). */
+    facilitatorKeypairPath: string | undefined;
+    /** Sent with every request to a hosted facilitator (e.g. its API key). */
+    facilitatorHeaders: Readonly<Record<string, string>>;
+    /** A hosted facilitator's request timeout; never below maxTimeoutSeconds (a settle may take that long). */
+    facilitatorTimeoutSeconds: number;
+    /** How often a hosted facilitator's fee payer is re-read. */
+    facilitatorRefreshSeconds: number;
+    /** What the in-process facilitator accepts paying fees for. */
+    feeCaps: { maxComputeUnits: number; maxPriorityFeeMicroLamports: number; maxRequiredSignatures: number };
     routes: readonly PaidRoute[];
     maxTimeoutSeconds: number;
+    /**
+     * Discounts are given only while the indexer proved itself alive (heartbeat or stake change) within this
+     * many milliseconds; past it every price is the full price. /ready reports an older indexer status too.
+     */
+    stakeDataMaxAgeMs: number;
     /** Where the 402 answer's staking hint sends people. */
     stakingUrl: string;
     /** Origins allowed to call paid routes from a browser; ["*"] allows any. */
     corsOrigins: string[];
   };
+  /** What `kamiyo-stake api` mounts. */
+  features: { paywall: boolean; revenueReports: boolean; dashboard: boolean; queueUi: boolean };
+  http: {
+    /** Proxy hops in front of the API (express "trust proxy"); client addresses come from X-Forwarded-For past them. */
+    trustProxy: number;
+    /** Per client address per minute; 0 turns the limit off. */
+    rateLimits: { adminPerMinute: number; quotesPerMinute: number };
+  };
   jobs: {
-    adminKeypairPath: string;
+    /** Required by the worker (checked by cli/compose.ts validate). */
+    adminKeypairPath: string | undefined;
     /** Required by the worker (checked where the worker is built); the API never calls Jupiter. */
     jupiterApiUrl: string | undefined;
     jupiterApiKey: string | undefined;
@@ -212,11 +271,14 @@ export interface Config {
     slippageBps: number;
     maxPriceImpactBps: number;
     alertWebhookUrl: string | undefined;
+    /** Port of the worker's own /health and /metrics when it runs alone (`kamiyo-stake worker`). */
+    metricsPort: number;
   };
   localnet: {
     stateDir: string;
     host: string;
     rpcPort: number;
+    grpcPort: number;
     slotMs: number;
     webhookUrls: string[];
   };
@@ -302,6 +364,12 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   const usdcMint = required("USDC_MINT", e.USDC_MINT ?? (e.KAMIYO_CLUSTER === "localnet" ? undefined : USDC_MINT_BY_CLUSTER[e.KAMIYO_CLUSTER]));
   const payTo = required("X402_PAY_TO", e.X402_PAY_TO);
   if (!local) refusePubliclyKnown("X402_PAY_TO", payTo);
+  const facilitatorTimeoutSeconds = e.X402_FACILITATOR_TIMEOUT_SECONDS ?? e.X402_MAX_TIMEOUT_SECONDS + 15;
+  if (facilitatorTimeoutSeconds < e.X402_MAX_TIMEOUT_SECONDS) {
+    throw new ConfigError(
+      `X402_FACILITATOR_TIMEOUT_SECONDS: ${facilitatorTimeoutSeconds} is shorter than X402_MAX_TIMEOUT_SECONDS (${e.X402_MAX_TIMEOUT_SECONDS}), which a settle may take`,
+    );
+  }
   return {
     cluster: e.KAMIYO_CLUSTER,
     logLevel: e.LOG_LEVEL,
@@ -314,6 +382,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     solana: {
       rpcUrl,
       wsUrl,
+      grpcUrl: e.SOLANA_GRPC_URL,
+      grpcToken: e.SOLANA_GRPC_TOKEN,
       commitment: e.SOLANA_COMMITMENT,
       programId,
       kamiyoMint,
@@ -328,14 +398,28 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       payTo,
       network: e.X402_NETWORK ?? (e.KAMIYO_CLUSTER === "mainnet" ? SOLANA_MAINNET_CAIP2 : SOLANA_DEVNET_CAIP2),
       facilitatorUrl: e.X402_FACILITATOR_URL,
-      facilitatorKeypairPath: e.X402_FACILITATOR_KEYPAIR ?? `${stateDir}/wallets/facilitator.json`,
+      facilitatorKeypairPath: e.X402_FACILITATOR_KEYPAIR,
+      facilitatorHeaders: e.X402_FACILITATOR_HEADERS ?? {},
+      facilitatorTimeoutSeconds,
+      facilitatorRefreshSeconds: e.X402_FACILITATOR_REFRESH_SECONDS,
+      feeCaps: {
+        maxComputeUnits: e.X402_MAX_COMPUTE_UNITS,
+        maxPriorityFeeMicroLamports: e.X402_MAX_PRIORITY_FEE_MICROLAMPORTS,
+        maxRequiredSignatures: e.X402_MAX_REQUIRED_SIGNATURES,
+      },
       routes: e.X402_ROUTES,
       maxTimeoutSeconds: e.X402_MAX_TIMEOUT_SECONDS,
+      stakeDataMaxAgeMs: e.STAKE_DATA_MAX_AGE_MS,
       stakingUrl: e.X402_STAKING_URL,
       corsOrigins: e.X402_CORS_ORIGINS,
     },
+    features: { paywall: e.API_PAYWALL, revenueReports: e.API_REVENUE_REPORTS, dashboard: e.API_DASHBOARD, queueUi: e.API_QUEUE_UI },
+    http: {
+      trustProxy: e.TRUST_PROXY,
+      rateLimits: { adminPerMinute: e.RATE_LIMIT_ADMIN_PER_MINUTE, quotesPerMinute: e.RATE_LIMIT_QUOTES_PER_MINUTE },
+    },
     jobs: {
-      adminKeypairPath: e.ADMIN_KEYPAIR_PATH ?? `${stateDir}/wallets/admin.json`,
+      adminKeypairPath: e.ADMIN_KEYPAIR_PATH,
       jupiterApiUrl: e.JUPITER_API_URL,
       jupiterApiKey: e.JUPITER_API_KEY,
       allocationBps: e.ALLOCATION_BPS,
@@ -345,11 +429,13 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       slippageBps: e.SWAP_SLIPPAGE_BPS,
       maxPriceImpactBps: e.SWAP_MAX_PRICE_IMPACT_BPS,
       alertWebhookUrl: e.ALERT_WEBHOOK_URL,
+      metricsPort: e.WORKER_METRICS_PORT,
     },
     localnet: {
       stateDir,
       host: e.LOCALNET_HOST,
       rpcPort: e.LOCALNET_RPC_PORT,
+      grpcPort: e.LOCALNET_GRPC_PORT,
       slotMs: e.LOCALNET_SLOT_MS,
       webhookUrls: e.LOCALNET_WEBHOOK_URLS,
     },
