@@ -159,9 +159,10 @@ async function main(): Promise<void> {
     }
     const hints = wallets.map((w) => ({ "x-wallet-address": w }));
 
-    const facilitator = createInProcessFacilitator({ secretKey: readKeypairFile(config.x402.facilitatorKeypairPath), rpcUrl: chain.httpUrl, network });
+    const facilitator = createInProcessFacilitator({ secretKey: readKeypairFile(config.x402.facilitatorKeypairPath!), rpcUrl: chain.httpUrl, network });
     await facilitator.ready;
-    const quoteContext = { route, usdcMint: config.solana.usdcMint, network, payTo: config.x402.payTo, hint: stakingHintJson(route, config.tiers, config.x402.stakingUrl) };
+    const hintJson = stakingHintJson(route, config.tiers, config.x402.stakingUrl);
+    const quoteContext = { route, usdcMint: config.solana.usdcMint, network, payTo: config.x402.payTo, hint: () => hintJson };
     const accepts = (price: (ctx: { adapter: { getHeader(n: string): string | undefined } }) => Promise<{ amount: string; asset: string }> | { amount: string; asset: string }) => ({
       scheme: "exact",
       network,

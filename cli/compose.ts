@@ -18,6 +18,7 @@ import { createJobsPlugin, createJobsRuntimeFromConfig, createPipelineQueue, cre
 import type { Config } from "../src/config.ts";
 import { createDatabase, type DatabaseHandle } from "../src/db/database.ts";
 import { ensureDatabase, migrateToLatest } from "../src/db/migrate.ts";
+import { createTierTableRepository } from "../src/db/repositories/tier-table.ts";
 import { describeError } from "../src/errors.ts";
 import type { Logger } from "../src/log.ts";
 import { waitUntil } from "../src/retry.ts";
@@ -101,6 +102,9 @@ function databaseService(state: CompositionState, o: CompositionOptions, log: Lo
       try {
         if (o.migrate) await migrateToLatest(handle.db);
         else await assertMigrated(handle.db);
+        // An API that starts before any indexer leader has published a tier table publishes its own, so every
+        // replica prices with one table (src/db/repositories/tier-table.ts).
+        if (o.roles.includes("api")) await createTierTableRepository(handle.db).adopt(state.config.tiers, "api");
       } catch (err) {
         await handle.close();
         throw err;
@@ -193,7 +197,7 @@ function jobsService(state: CompositionState, o: CompositionOptions, log: LogFor
       const prefix = o.jobsPrefix ?? state.config.jobs.queuePrefix;
       let queue: Queue;
       if (o.roles.includes("worker")) {
-        const runtime = await createJobsRuntimeFromConfig({ config: state.config, db: db.db, logger: log("jobs"), prefix });
+        const runtime = await createJobsRuntimeFromConfig({ config: state.config, db: db.db, logger: log("jobs"), prefix, registry: state.registry });
         state.jobs = runtime;
         if (o.schedule ?? true) await runtime.setup();
         queue = runtime.queue;

@@ -8,6 +8,7 @@ import type { Kysely } from "kysely";
 import type { Logger } from "pino";
 import type { Config } from "../src/config.ts";
 import { tierFor } from "../src/domain/tiers.ts";
+import { createTierTableRepository } from "../src/db/repositories/tier-table.ts";
 import { isWalletAddress } from "../src/domain/wallet.ts";
 import { createStakesRepository } from "../src/db/repositories/stakes.ts";
 import type { Database } from "../src/db/schema.ts";
@@ -51,8 +52,8 @@ export function createIndexerApi(deps: IndexerApiDeps): IndexerApi & { resyncWal
   const target = poolTarget(deps.config);
   const commitment = deps.config.solana.commitment;
   const rpc = deps.rpc ?? createRpcClient({ url: deps.config.solana.rpcUrl, ...(deps.fetch ? { fetch: deps.fetch } : {}) });
-  const writePath = createWritePath({ db: deps.db, target, logger: deps.logger });
   const stakes = createStakesRepository(deps.db);
+  const tierTable = createTierTableRepository(deps.db);
 
   async function resyncWallet(wallet: string): Promise<ResyncResult> {
     const owner = parseWallet(wallet);
@@ -62,9 +63,11 @@ export function createIndexerApi(deps: IndexerApiDeps): IndexerApi & { resyncWal
       backoff: exponentialBackoff(100, 1_000),
     });
     const read = reads[0]!;
-    await writePath.apply([{ ...read, commitment }], "resync");
+    // Tiers as the table in effect says (the indexer leader's), not this process's own DISCOUNT_TIERS.
+    const tiers = (await tierTable.read()) ?? target.tiers;
+    await createWritePath({ db: deps.db, target: { ...target, tiers }, logger: deps.logger }).apply([{ ...read, commitment }], "resync");
     const row = await stakes.findByAddress(address);
-    if (!row) return { address, slot: read.slot.toString(), effectiveStake: "0", tier: tierFor(0n, target.tiers).name };
+    if (!row) return { address, slot: read.slot.toString(), effectiveStake: "0", tier: tierFor(0n, tiers).name };
     return { address, slot: row.slot.toString(), effectiveStake: row.effective_stake.toString(), tier: row.discount_tier };
   }
 

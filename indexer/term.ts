@@ -8,6 +8,7 @@ import type { Kysely } from "kysely";
 import type pg from "pg";
 import type { Logger } from "pino";
 import type { Commitment } from "../src/config.ts";
+import { createTierTableRepository } from "../src/db/repositories/tier-table.ts";
 import { listenForDeliveries } from "../src/db/repositories/webhook-inbox.ts";
 import type { Database, StakeEventSource } from "../src/db/schema.ts";
 import { exponentialBackoff, type Backoff } from "../src/retry.ts";
@@ -133,6 +134,11 @@ export function createTerm(core: IndexerCore, signal: AbortSignal): Term {
  */
 export async function startTerm(core: IndexerCore, t: Term, lockClient: pg.Client): Promise<void> {
   const o = core.options;
+  // The leader's table is the one in effect: stored rows are re-tiered with it and readers told, before any
+  // write of this term derives a tier with it.
+  if (await createTierTableRepository(core.db).publish(core.target.tiers, "indexer")) {
+    core.logger.info({ tiers: core.target.tiers.map((x) => x.name) }, "published the discount tier table; stored rows re-tiered");
+  }
   await t.inbox.recover();
   lockClient.on("notification", (n) => {
     if (n.channel === WEBHOOK_INBOX_CHANNEL) t.inbox.wake();
@@ -142,8 +148,11 @@ export async function startTerm(core: IndexerCore, t: Term, lockClient: pg.Clien
   t.inbox.wake();
   t.timers.push(setInterval(() => t.inbox.wake(), o.webhookPollMs));
   t.timers.push(setInterval(() => void core.publisher.publish(t.signal), o.statusIntervalMs));
+  // Proof of life for the tier cache, behind the stake writes (status-publisher.ts).
+  t.timers.push(setInterval(() => void core.publisher.heartbeat(t.signal, core.target.pool, core.writes), o.statusIntervalMs));
   if (o.reconcileIntervalMs > 0) t.timers.push(setInterval(() => t.reconciler.tick(), o.reconcileIntervalMs));
   await core.publisher.publish(t.signal);
+  await core.publisher.heartbeat(t.signal, core.target.pool, core.writes);
 }
 
 /** Stops a term whose signal has been aborted; resolves once none of its parts is still working. */

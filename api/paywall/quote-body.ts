@@ -85,7 +85,8 @@ export interface QuoteContext {
   usdcMint: string;
   network: string;
   payTo: string;
-  hint: StakingHintJson;
+  /** The staking hint as of now: its tier table is the one in effect, which can change while running. */
+  hint: () => StakingHintJson;
 }
 
 /**
@@ -113,7 +114,7 @@ export function createQuoteBodies(c: QuoteContext): (decision: PriceDecision, qu
       payTo: c.payTo,
       quote: { ...quote, tier: decision.tier },
       discount: m.discount,
-      stakingHint: c.hint,
+      stakingHint: c.hint(),
     };
   };
 }

@@ -105,3 +105,31 @@ export function tierFor(effective: bigint, tiers: readonly DiscountTier[]): Tier
   }
   return match;
 }
+
+/** A tier table as stored and sent (JSON): minStake as a decimal string of KAMIYO base units. */
+export type TierTableJson = Array<{ name: string; minStake: string; discountBps: number; priority: Priority }>;
+
+export function tierTableToJson(tiers: readonly DiscountTier[]): TierTableJson {
+  return tiers.map((t) => ({ name: t.name, minStake: t.minStake.toString(), discountBps: t.discountBps, priority: t.priority }));
+}
+
+const PRIORITIES: readonly string[] = ["standard", "priority", "premium"];
+
+/** The table in `json`, or null when it is not a valid tier table (a reader then keeps what it has). */
+export function tierTableFromJson(json: unknown): DiscountTier[] | null {
+  if (!Array.isArray(json)) return null;
+  const tiers: DiscountTier[] = [];
+  for (const t of json as unknown[]) {
+    const r = t as Record<string, unknown> | null;
+    if (typeof r !== "object" || r === null) return null;
+    if (typeof r.name !== "string" || typeof r.minStake !== "string" || !/^\d{1,20}$/.test(r.minStake)) return null;
+    if (typeof r.discountBps !== "number" || typeof r.priority !== "string" || !PRIORITIES.includes(r.priority)) return null;
+    tiers.push({ name: r.name, minStake: BigInt(r.minStake), discountBps: r.discountBps, priority: r.priority as Priority });
+  }
+  return validateTiers(tiers) === null ? tiers : null;
+}
+
+/** Whether two tables give every stake the same tier. */
+export function sameTierTable(a: readonly DiscountTier[], b: readonly DiscountTier[]): boolean {
+  return JSON.stringify(tierTableToJson(a)) === JSON.stringify(tierTableToJson(b));
+}
