@@ -6,7 +6,7 @@
  * before its first send and asked about (steps/money-step.ts) before anything is signed anew.
  */
 import type { Keypair } from "@solana/web3.js";
-import { isTerminal, stepFor, type RunStatus } from "../src/domain/run-states.ts";
+import { isTerminal, stepFor, type RunStatus, type RunStep } from "../src/domain/run-states.ts";
 import { describeError, isRetryable } from "../src/errors.ts";
 import type { Logger } from "../src/log.ts";
 import { createStakingInstructions } from "../src/solana/instructions.ts";
@@ -19,6 +19,7 @@ import { createAllocateStep } from "./steps/allocate.ts";
 import { createBuybackStep } from "./steps/buyback.ts";
 import { createFundStep } from "./steps/fund.ts";
 import { createMoneyStep, type Boundary } from "./steps/money-step.ts";
+import { SILENT_REPORT, type RunReport } from "./steps/report.ts";
 import { createAdminWallet } from "./steps/wallet.ts";
 
 export type { Boundary } from "./steps/money-step.ts";
@@ -44,6 +45,8 @@ export interface PipelineDeps {
   resendMs?: number;
   /** Test seam: called at each step boundary (crash tests exit the process here). */
   boundary?: (name: Boundary) => void | Promise<void>;
+  /** Wraps each step of a run (jobs/metrics.ts times them). */
+  timeStep?: <T>(step: RunStep, fn: () => Promise<T>) => Promise<T>;
 }
 
 export function createPipeline(deps: PipelineDeps) {
@@ -61,8 +64,11 @@ export function createPipeline(deps: PipelineDeps) {
     allocate: createAllocateStep({ store, allocationBps: deps.allocationBps, now: deps.now ?? (() => new Date()), logger }),
     buyback: createBuybackStep({ store, chain, jupiter: deps.jupiter, wallet, moneyStep, slippageBps: deps.slippageBps, maxPriceImpactBps: deps.maxPriceImpactBps, logger }),
     fund: createFundStep({ store, chain, staking: createStakingInstructions(deps.programId, deps.kamiyoMint), wallet, moneyStep, logger }),
-    async finish(run: RunRow): Promise<void> {
-      if (await store.finish(run)) logger.info({ day: run.run_date }, "run done");
+    async finish(run: RunRow, report: RunReport): Promise<void> {
+      if (await store.finish(run)) {
+        logger.info({ day: run.run_date }, "run done");
+        await report.log(`run ${run.run_date} done`);
+      }
     },
   };
 
@@ -74,16 +80,21 @@ export function createPipeline(deps: PipelineDeps) {
 
   return {
     /** Advances the run as far as it goes; resolves with its final status ("done" or "skipped"). */
-    async processRun(runId: bigint): Promise<RunStatus> {
+    async processRun(runId: bigint, report: RunReport = SILENT_REPORT): Promise<RunStatus> {
       let run = await reload(runId);
       if (run.status === "failed") {
         // Only an operator sends a job for a failed run (retry in the queue UI, `jobs run`): resume it.
         if (await store.resume(run)) logger.warn({ day: run.run_date, from: run.failed_from }, "resuming a failed run");
         run = await reload(runId);
       }
+      const timeStep = deps.timeStep ?? ((_step, fn) => fn());
+      await report.progress({ day: run.run_date, status: run.status, step: stepFor(run.status) });
       for (let step = stepFor(run.status); step !== null; step = stepFor(run.status)) {
-        await steps[step](run);
+        const current = run;
+        const name = step;
+        await timeStep(name, () => steps[name](current, report));
         run = await reload(runId);
+        await report.progress({ day: run.run_date, status: run.status, step: stepFor(run.status), completed: name });
       }
       return run.status;
     },

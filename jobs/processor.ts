@@ -16,6 +16,7 @@ import type { Pipeline } from "./pipeline.ts";
 import { JOB, RunJobData } from "./queue.ts";
 import type { RunStore } from "./runs.ts";
 import { tick } from "./scheduler.ts";
+import { jobReport } from "./steps/report.ts";
 
 export interface JobProcessorDeps {
   pipeline: Pipeline;
@@ -45,7 +46,7 @@ export function createJobProcessor(deps: JobProcessorDeps): (job: Job) => Promis
     if (!parsed.success) throw new PipelineHalt("run_missing", `job ${job.id} has no valid run id`);
     const runId = BigInt(parsed.data.runId);
     try {
-      return { status: await pipeline.processRun(runId) };
+      return { status: await pipeline.processRun(runId, jobReport(job, logger)) };
     } catch (err) {
       const last = !isRetryable(err) || job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
       if (last) await pipeline.failRun(runId, err);

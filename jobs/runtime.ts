@@ -6,6 +6,7 @@ import { Keypair } from "@solana/web3.js";
 import { Worker, type Queue } from "bullmq";
 import type { Kysely } from "kysely";
 import type { Redis } from "ioredis";
+import type { Registry } from "prom-client";
 import { ConfigError, type Config } from "../src/config.ts";
 import type { Database } from "../src/db/schema.ts";
 import { describeError } from "../src/errors.ts";
@@ -14,6 +15,7 @@ import { readKeypairFile } from "../src/solana/keypair-file.ts";
 import { createAlerter, type Alerter } from "./alerts.ts";
 import { createChainGateway, type ChainGateway } from "./chain.ts";
 import { createJupiter } from "./jupiter.ts";
+import { createPipelineMetrics } from "./metrics.ts";
 import { createPipeline, type Boundary, type Pipeline } from "./pipeline.ts";
 import { createJobProcessor } from "./processor.ts";
 import { createPipelineQueue, createRedis, PIPELINE_QUEUE } from "./queue.ts";
@@ -42,6 +44,8 @@ export interface JobsRuntimeDeps {
   boundary?: (name: Boundary) => void | Promise<void>;
   /** Default true. */
   startWorker?: boolean;
+  /** Where the kamiyo_pipeline_* series go (jobs/metrics.ts); none when absent. */
+  registry?: Registry;
 }
 
 export interface JobsRuntime {
@@ -68,7 +72,20 @@ export async function createJobsRuntime(deps: JobsRuntimeDeps): Promise<JobsRunt
   const admin = deps.admin ?? loadKeypair(config.jobs.adminKeypairPath);
   const store = createRunStore(deps.db);
   const chain = createChainGateway({ rpcUrl: config.solana.rpcUrl, commitment: config.solana.commitment });
-  const alerter = deps.alerter ?? createAlerter({ webhookUrl: config.jobs.alertWebhookUrl, logger });
+  const minSolLamports = deps.minSolLamports ?? 10_000_000n;
+  const metrics = deps.registry
+    ? createPipelineMetrics({
+        registry: deps.registry,
+        db: deps.db,
+        logger,
+        admin: { chain, address: admin.publicKey.toBase58(), kamiyoMint: config.solana.kamiyoMint, usdcMint: config.solana.usdcMint },
+        allocationBps: config.jobs.allocationBps,
+        minSolLamports,
+        ...(deps.now ? { now: deps.now } : {}),
+      })
+    : null;
+  const baseAlerter = deps.alerter ?? createAlerter({ webhookUrl: config.jobs.alertWebhookUrl, logger });
+  const alerter = metrics ? metrics.countingAlerter(baseAlerter) : baseAlerter;
   const pipeline = createPipeline({
     store,
     chain,
@@ -85,8 +102,9 @@ export async function createJobsRuntime(deps: JobsRuntimeDeps): Promise<JobsRunt
     ...(deps.now ? { now: deps.now } : {}),
     ...(deps.pollMs !== undefined ? { pollMs: deps.pollMs } : {}),
     ...(deps.resendMs !== undefined ? { resendMs: deps.resendMs } : {}),
-    ...(deps.minSolLamports !== undefined ? { minSolLamports: deps.minSolLamports } : {}),
+    minSolLamports,
     ...(deps.boundary ? { boundary: deps.boundary } : {}),
+    ...(metrics ? { timeStep: metrics.timeStep } : {}),
   });
   const queueConnection: Redis = createRedis(deps.redisUrl);
   const queue = createPipelineQueue(queueConnection, prefix);
@@ -138,8 +156,15 @@ export async function createJobsRuntime(deps: JobsRuntimeDeps): Promise<JobsRunt
 }
 
 /** The runtime for `kamiyo-stake worker`, from configuration. */
-export function createJobsRuntimeFromConfig(options: { config: Config; db: Kysely<Database>; logger: Logger; prefix?: string }) {
-  return createJobsRuntime({ db: options.db, redisUrl: options.config.redisUrl, config: options.config, logger: options.logger, ...(options.prefix ? { prefix: options.prefix } : {}) });
+export function createJobsRuntimeFromConfig(options: { config: Config; db: Kysely<Database>; logger: Logger; prefix?: string; registry?: Registry }) {
+  return createJobsRuntime({
+    db: options.db,
+    redisUrl: options.config.redisUrl,
+    config: options.config,
+    logger: options.logger,
+    ...(options.prefix ? { prefix: options.prefix } : {}),
+    ...(options.registry ? { registry: options.registry } : {}),
+  });
 }
 
 /** The worker is the one role that calls Jupiter; it cannot run without knowing where. */

@@ -7,6 +7,7 @@ import { allocationOf } from "../../src/domain/allocation.ts";
 import type { Logger } from "../../src/log.ts";
 import { PipelineHalt } from "../errors.ts";
 import type { RunRow, RunStore } from "../runs.ts";
+import { SILENT_REPORT, type RunReport } from "./report.ts";
 
 export interface AllocateDeps {
   store: RunStore;
@@ -17,7 +18,7 @@ export interface AllocateDeps {
 
 export function createAllocateStep(deps: AllocateDeps) {
   const { store, allocationBps } = deps;
-  return async function allocate(run: RunRow): Promise<void> {
+  return async function allocate(run: RunRow, report: RunReport = SILENT_REPORT): Promise<void> {
     if (deps.now() < run.window_end) throw new PipelineHalt("window_open", `the window of ${run.run_date} closes at ${run.window_end.toISOString()}`);
     const { revenue, requests } = await store.revenueBetween(run.window_start, run.window_end);
     const allocation = allocationOf(revenue, allocationBps);
@@ -25,6 +26,10 @@ export function createAllocateStep(deps: AllocateDeps) {
       deps.logger.info(
         { day: run.run_date, revenue: revenue.toString(), allocation: allocation.toString(), requests: requests.toString() },
         allocation === 0n ? "nothing to allocate: run skipped" : "allocation frozen",
+      );
+      await report.log(
+        `allocate: ${requests} settled payments, revenue ${revenue} micro-USDC, ${allocationBps} bps -> allocation ${allocation} micro-USDC` +
+          (allocation === 0n ? " (nothing to allocate: run skipped)" : ""),
       );
     }
   };

@@ -12,6 +12,7 @@ import { PipelineHalt, RetryableStepError } from "../errors.ts";
 import type { Jupiter } from "../jupiter.ts";
 import type { RunRow, RunStore, StoredTx } from "../runs.ts";
 import type { RunMoneyStep, SignedTx } from "./money-step.ts";
+import { SILENT_REPORT, type RunReport } from "./report.ts";
 import type { AdminWallet } from "./wallet.ts";
 
 /** Jupiter aggregator v6; its SlippageToleranceExceeded is custom error 6001. */
@@ -64,7 +65,7 @@ export function createBuybackStep(deps: BuybackDeps) {
     return { tx, lastValidBlockHeight, quote: { inAmount, outAmount, otherAmountThreshold, priceImpactPct, slippageBps } };
   }
 
-  async function record(run: RunRow, tx: StoredTx): Promise<void> {
+  async function record(run: RunRow, tx: StoredTx, report: RunReport): Promise<void> {
     const deltas = await chain.tokenDeltas(tx.signature);
     const usdcSpent = -ownerDelta(deltas, wallet.address, wallet.usdcMint.toBase58());
     const kamiyoBought = ownerDelta(deltas, wallet.address, wallet.kamiyoMint.toBase58());
@@ -81,6 +82,8 @@ export function createBuybackStep(deps: BuybackDeps) {
     });
     if (recorded) {
       log.info({ day: run.run_date, signature: tx.signature, usdcSpent: usdcSpent.toString(), kamiyoBought: kamiyoBought.toString() }, "buyback recorded");
+      await report.log(`buyback: swap ${tx.signature} spent ${usdcSpent} micro-USDC for ${kamiyoBought} KAMIYO base units (quoted ${String(quote.outAmount ?? "?")})`);
+      await report.progress({ day: run.run_date, step: "buyback", usdcSpent: usdcSpent.toString(), kamiyoBought: kamiyoBought.toString(), signature: tx.signature });
     }
   }
 
@@ -95,14 +98,16 @@ export function createBuybackStep(deps: BuybackDeps) {
     throw new PipelineHalt("rejected_instruction", `swap ${tx.signature} failed: ${JSON.stringify(err)}`);
   }
 
-  return async function buyback(run: RunRow): Promise<void> {
+  return async function buyback(run: RunRow, report: RunReport = SILENT_REPORT): Promise<void> {
     const amount = run.allocation_micro_usdc;
     if (amount === null || amount <= 0n) throw new PipelineHalt("bad_quote", `run ${run.run_date} has no allocation to spend`);
+    await report.log(`buyback: spending the allocation of ${amount} micro-USDC on KAMIYO through Jupiter (slippage ${deps.slippageBps} bps)`);
     await deps.moneyStep(run, {
       purpose: "swap",
       sign: RUN_TRANSITIONS.signSwap,
+      report,
       build: () => build(amount),
-      record: (tx) => record(run, tx),
+      record: (tx) => record(run, tx, report),
       onFailed: (err, tx) => onFailed(amount, err, tx),
     });
   };

@@ -11,6 +11,7 @@ import type { ChainGateway } from "../chain.ts";
 import { PipelineHalt } from "../errors.ts";
 import type { RunRow, RunStore, StoredTx } from "../runs.ts";
 import type { RunMoneyStep, SignedTx } from "./money-step.ts";
+import { SILENT_REPORT, type RunReport } from "./report.ts";
 import type { AdminWallet } from "./wallet.ts";
 
 const MEMO_PROGRAM_ID = new PublicKey("MemoSq4gqABAXKb96qnH8TysNcWxMyWCqXgDLGmfcHr");
@@ -47,23 +48,29 @@ export function createFundStep(deps: FundDeps) {
     return { tx, lastValidBlockHeight };
   }
 
-  async function record(run: RunRow, amount: bigint, tx: StoredTx): Promise<void> {
+  async function record(run: RunRow, amount: bigint, tx: StoredTx, report: RunReport): Promise<void> {
     const vault = staking.addresses.rewardVault.toBase58();
     const deltas = await chain.tokenDeltas(tx.signature);
     const funded = deltas.filter((d) => d.account === vault).reduce((s, d) => s + d.post - d.pre, 0n);
     if (funded !== amount) log.error({ day: run.run_date, funded: funded.toString(), amount: amount.toString() }, "reward vault moved by a different amount than funded");
     const recorded = await store.recordFunding(run, tx, { amount: funded, pool: staking.addresses.pool.toBase58(), vault });
-    if (recorded) log.info({ day: run.run_date, signature: tx.signature, amount: funded.toString() }, "pool funding recorded");
+    if (recorded) {
+      log.info({ day: run.run_date, signature: tx.signature, amount: funded.toString() }, "pool funding recorded");
+      await report.log(`fund: fund_pool ${tx.signature} moved ${funded} KAMIYO base units into the reward vault ${vault}`);
+      await report.progress({ day: run.run_date, step: "fund", kamiyoFunded: funded.toString(), signature: tx.signature });
+    }
   }
 
-  return async function fund(run: RunRow): Promise<void> {
+  return async function fund(run: RunRow, report: RunReport = SILENT_REPORT): Promise<void> {
     const amount = run.kamiyo_bought;
     if (amount === null || amount <= 0n) throw new PipelineHalt("rejected_instruction", `run ${run.run_date} bought no KAMIYO to fund`);
+    await report.log(`fund: moving ${amount} KAMIYO base units into the reward vault with fund_pool`);
     await deps.moneyStep(run, {
       purpose: "fund",
       sign: RUN_TRANSITIONS.signFund,
+      report,
       build: () => build(run, amount),
-      record: (tx) => record(run, amount, tx),
+      record: (tx) => record(run, amount, tx, report),
       async onFailed(err, tx) {
         await wallet.requireSol();
         await wallet.requireKamiyo(amount);

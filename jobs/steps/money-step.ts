@@ -17,6 +17,7 @@ import { sleep } from "../../src/retry.ts";
 import type { ChainGateway } from "../chain.ts";
 import { PipelineHalt } from "../errors.ts";
 import type { RunRow, RunStore, StoredTx } from "../runs.ts";
+import { SILENT_REPORT, type RunReport } from "./report.ts";
 
 export type Boundary =
   | "swap.beforeSend"
@@ -55,6 +56,8 @@ export interface MoneyStep {
   record(tx: StoredTx): Promise<void>;
   /** Throws the error that decides what happens after a landed failure. */
   onFailed(err: TransactionError, tx: StoredTx): Promise<never>;
+  /** The job's Logs and Progress tabs. */
+  report?: RunReport;
 }
 
 export interface MoneyStepDeps {
@@ -136,6 +139,9 @@ export function createMoneyStep(deps: MoneyStepDeps) {
       return step.sign.from.includes(current.status) ? { kind: "again" } : { kind: "moved_on" };
     }
     log.info({ day: run.run_date, purpose: step.purpose, signature }, "transaction stored");
+    const report = step.report ?? SILENT_REPORT;
+    await report.log(`${step.purpose}: transaction ${signature} signed and stored (valid through block height ${built.lastValidBlockHeight}); sending`);
+    await report.progress({ day: run.run_date, step: step.purpose, status: step.sign.to, signature });
     await boundary(`${step.purpose}.beforeSend`);
     await chain.sendRaw(stored.raw);
     await boundary(`${step.purpose}.afterSend`);
@@ -144,9 +150,11 @@ export function createMoneyStep(deps: MoneyStepDeps) {
 
   /** Runs the step until its transaction landed and was recorded (or another worker moved the run on). */
   return async function runMoneyStep(run: RunRow, step: MoneyStep): Promise<void> {
+    const report = step.report ?? SILENT_REPORT;
     for (;;) {
       let tx = await store.pendingTx(run.id, step.purpose);
       let sent = false;
+      if (tx) await report.log(`${step.purpose}: transaction ${tx.signature} was stored earlier; asking the chain what became of it`);
       if (!tx) {
         const stored = await signStoreSend(run, step);
         if (stored.kind === "moved_on") return;
@@ -156,16 +164,19 @@ export function createMoneyStep(deps: MoneyStepDeps) {
       }
       const outcome = await awaitFinal(chain, tx, awaitOptions, sent);
       if (outcome.kind === "landed") {
+        await report.log(`${step.purpose}: transaction ${tx.signature} landed at slot ${outcome.slot}`);
         await boundary(`${step.purpose}.afterConfirm`);
         await step.record(tx);
         return;
       }
       if (outcome.kind === "expired") {
         log.warn({ day: run.run_date, purpose: step.purpose, signature: tx.signature }, "transaction expired unlanded: signing anew");
+        await report.log(`${step.purpose}: transaction ${tx.signature} expired without landing; signing a new one`);
         await store.closeTx(tx.id, "expired");
         continue;
       }
       log.warn({ day: run.run_date, purpose: step.purpose, signature: tx.signature, err: outcome.err }, "transaction landed with an error");
+      await report.log(`${step.purpose}: transaction ${tx.signature} landed with an error: ${JSON.stringify(outcome.err)}`);
       await store.closeTx(tx.id, "failed", outcome.err as JsonValue);
       await step.onFailed(outcome.err, tx);
     }
