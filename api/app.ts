@@ -5,7 +5,7 @@
  */
 import { randomUUID } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
-import express, { type Express } from "express";
+import express, { type ErrorRequestHandler, type Express } from "express";
 import type { Kysely } from "kysely";
 import { pinoHttp } from "pino-http";
 import type { Registry } from "prom-client";
@@ -14,7 +14,7 @@ import type { Config } from "../src/config.ts";
 import type { Database } from "../src/db/schema.ts";
 import type { Logger } from "../src/log.ts";
 import { stakePoolPda } from "../src/solana/program.ts";
-import { errorHandler, notFoundHandler } from "./errors.ts";
+import { errorHandler, HttpError, notFoundHandler } from "./errors.ts";
 import { createApiMetrics } from "./metrics.ts";
 import { adminRoutes } from "./routes/admin.ts";
 import { healthRoutes } from "./routes/health.ts";
@@ -31,6 +31,8 @@ export interface AppDeps {
   indexerApi: IndexerApi;
   /** Mounted after the common middleware and before the 404 and error handlers, in order. */
   plugins?: Array<(app: Express) => void>;
+  /** Mounted right after the request logger, before any route (rate limits). */
+  guards?: Array<(app: Express) => void>;
   /** Body size limits in bytes. */
   limits?: { json?: number; webhook?: number };
 }
@@ -63,6 +65,8 @@ function requestLogger(logger: Logger) {
     },
     customLogLevel(req, res, err) {
       if (err || res.statusCode >= 500) return "error";
+      // A 402 is the paywall's ordinary quote, not a problem: at warn it would be nearly every warning logged.
+      if (res.statusCode === 402) return "debug";
       if (res.statusCode >= 400) return "warn";
       return QUIET_PATHS.has((req.url ?? "").split("?")[0] ?? "") ? "debug" : "info";
     },
@@ -73,11 +77,14 @@ export function createApp(deps: AppDeps): Express {
   const { config, db, logger, indexerApi } = deps;
   const app = express();
   app.disable("x-powered-by");
+  // Client addresses (rate limits, logs) come from X-Forwarded-For past this many proxies, never further.
+  app.set("trust proxy", config.http?.trustProxy ?? 0);
   const apiMetrics = createApiMetrics({ registry: deps.metrics, db, logger });
   const pool = stakePoolPda(config.solana.programId, config.solana.kamiyoMint)[0].toBase58();
 
   app.use(requestLogger(logger));
-  app.use(healthRoutes({ db, logger }));
+  for (const guard of deps.guards ?? []) guard(app);
+  app.use(healthRoutes({ db, logger, statusMaxAgeMs: config.x402.stakeDataMaxAgeMs }));
   app.use(metricsRoutes({ registry: deps.metrics, apiMetrics }));
   // Before the common JSON parser: it has its own auth check, size limit and content-type handling.
   app.use(
@@ -97,6 +104,15 @@ export function createApp(deps: AppDeps): Express {
   for (const plugin of deps.plugins ?? []) plugin(app);
 
   app.use(notFoundHandler());
+  app.use(malformedPathHandler());
   app.use(errorHandler(logger));
   return app;
+}
+
+/** A path parameter that is not valid percent-encoding (`/x402/staking/info/%ZZ`) is the client's mistake: 400. */
+function malformedPathHandler(): ErrorRequestHandler {
+  return (err: unknown, _req, _res, next) => {
+    if (err instanceof URIError) next(new HttpError("invalid_input", "malformed_path", "the request path is not valid percent-encoding"));
+    else next(err);
+  };
 }

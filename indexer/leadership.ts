@@ -10,6 +10,7 @@
  */
 import pg from "pg";
 import type { Logger } from "pino";
+import { destroyClient, endClient } from "../src/db/database.ts";
 import { createLeaderLock } from "../src/db/repositories/indexer-state.ts";
 import { describeError, isRetryable } from "../src/errors.ts";
 import { sleep } from "../src/retry.ts";
@@ -40,19 +41,35 @@ export interface Leadership {
   readonly isLeader: boolean;
 }
 
-/** A half-open TCP connection raises no event: a periodic query on the lock connection notices it. */
+/**
+ * How long the lock outlives a silent holder: the server ends a lock session that sent nothing for this long
+ * (idle_session_timeout), and the holder gives up when a ping gets no answer within it. A standby takes over
+ * within about this bound plus one retry.
+ */
+export function sessionBoundMs(retryMs: number): number {
+  return Math.max(2_000, retryMs * 3);
+}
+
+/**
+ * A half-open TCP connection raises no event: a periodic query on the lock connection notices it. One that
+ * does not answer in time is destroyed, not ended (ending waits for a goodbye that would never come).
+ */
 async function watchLockConnection(client: pg.Client, retryMs: number, term: AbortSignal, end: (why: string) => void): Promise<void> {
+  const bound = sessionBoundMs(retryMs);
   while (!term.aborted) {
     try {
-      await sleep(retryMs, term);
+      await sleep(Math.min(retryMs, bound / 3), term);
       await Promise.race([
         createLeaderLock(client).ping(),
-        sleep(Math.max(5_000, retryMs * 5), term).then(() => {
-          throw new Error("lock connection does not answer");
+        sleep(bound, term).then(() => {
+          throw new Error(`lock connection did not answer within ${bound} ms`);
         }),
       ]);
     } catch (err) {
-      if (!term.aborted) end(`lock connection check failed: ${describeError(err)}`);
+      if (!term.aborted) {
+        destroyClient(client);
+        end(`lock connection check failed: ${describeError(err)}`);
+      }
     }
   }
 }
@@ -104,6 +121,7 @@ async function compete(o: LeadershipOptions, stopping: AbortSignal, leadTerm: (c
         });
         client = fresh;
         await fresh.connect();
+        await createLeaderLock(fresh).endSessionWhenSilent(sessionBoundMs(o.retryMs));
       }
       won = await createLeaderLock(client).tryLock(o.lockName);
     } catch (err) {
@@ -123,14 +141,14 @@ async function compete(o: LeadershipOptions, stopping: AbortSignal, leadTerm: (c
       waitingLogged = true;
     }
     if (broken && client) {
-      // Ending the session releases the lock if it is still held.
-      await client.end().catch(() => undefined);
+      // Ending the session releases the lock if it is still held (a silent server: the socket is destroyed).
+      await endClient(client);
       client = null;
     }
     if (stopping.aborted) break;
     await sleep(o.retryMs, stopping).catch(() => undefined);
   }
-  await client?.end().catch(() => undefined);
+  if (client) await endClient(client);
 }
 
 export function createLeadership(o: LeadershipOptions): Leadership {

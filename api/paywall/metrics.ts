@@ -28,6 +28,15 @@ export function createPaywallMetrics(registry: Registry): PaywallMetrics {
     },
   });
   new Gauge({
+    name: "kamiyo_x402_stake_data_proof_of_life_age_seconds",
+    help: "Seconds since the indexer last proved itself alive to the tier cache (heartbeat or stake change); past the bound every price is the full price",
+    registers,
+    collect() {
+      const age = read?.().tierCache.proofOfLifeAgeMs;
+      if (age !== undefined && age !== null) this.set(age / 1000);
+    },
+  });
+  new Gauge({
     name: "kamiyo_x402_tier_cache_entries",
     help: "Stake owners held by the tier cache",
     registers,

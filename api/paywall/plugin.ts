@@ -22,8 +22,9 @@ import { walletProblem } from "../../src/domain/wallet.ts";
 import type { Database } from "../../src/db/schema.ts";
 import type { Logger } from "../../src/log.ts";
 import { stakePoolPda } from "../../src/solana/program.ts";
+import { addReadinessProbe, type ReadinessProbe } from "../routes/health.ts";
 import { createPaywallEntry } from "./entry.ts";
-import { facilitatorFromConfig } from "./facilitator.ts";
+import { facilitatorFromConfig, type PaywallFacilitator } from "./facilitator.ts";
 import { createPaywallMetrics, type PaywallMetrics } from "./metrics.ts";
 import { premiumHandler } from "./premium.ts";
 import { createQuoteCache, type QuoteCache } from "./quote-cache.ts";
@@ -44,8 +45,8 @@ export interface PaywallDeps {
   /** The process's Prometheus registry, if any; the paywall registers its series on it. */
   metrics?: Registry;
   /** Replaces the facilitator chosen from configuration. */
-  facilitator?: FacilitatorClient;
-  tierCache?: Pick<TierCacheOptions, "reconnectMinMs" | "reconnectMaxMs" | "reloadIntervalMs">;
+  facilitator?: FacilitatorClient | PaywallFacilitator;
+  tierCache?: Pick<TierCacheOptions, "reconnectMinMs" | "reconnectMaxMs" | "reloadIntervalMs" | "maxAgeMs">;
 }
 
 export interface PaywallStatus {
@@ -63,6 +64,8 @@ export interface PaywallPlugin {
   readonly ledger: UsageLedger;
   /** Unpaid answers recorded from @x402/express, replayed per price decision. */
   readonly quoteCache: QuoteCache;
+  /** Re-reads the facilitator now (also done every X402_FACILITATOR_REFRESH_SECONDS and on fee_payer_not_managed). */
+  refreshFacilitator(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -71,6 +74,7 @@ function tierCacheFor(deps: PaywallDeps, pool: string, log: Logger): TierCache {
     pool,
     tiers: deps.config.tiers,
     logger: log,
+    maxAgeMs: deps.config.x402.stakeDataMaxAgeMs,
     ...deps.tierCache,
     connect: () =>
       new pg.Client({
@@ -99,6 +103,43 @@ function stakeViewOf(tierCache: TierCache): StakeView {
   };
 }
 
+/**
+ * Recorded quotes that follow the facilitator: the answers carry its fee payer (extra.feePayer), so when it
+ * changes every recording is dropped and the next quotes are recorded anew.
+ */
+function followingQuoteCache(keys: readonly string[]): QuoteCache & { reset(): void } {
+  let inner = createQuoteCache(keys);
+  return {
+    slot: (key) => inner.slot(key),
+    store: (key, route, decision, answer) => inner.store(key, route, decision, answer),
+    get size() {
+      return inner.size;
+    },
+    reset() {
+      inner = createQuoteCache(keys);
+    },
+  };
+}
+
+const isPaywallFacilitator = (f: FacilitatorClient | PaywallFacilitator): f is PaywallFacilitator => "refresh" in f && "describe" in f;
+
+/** /ready's view of the tier cache: down while discounts are suspended (every price is the full price). */
+function stakeDataProbe(tierCache: TierCache): ReadinessProbe {
+  return {
+    name: "stake data",
+    check() {
+      const s = tierCache.status();
+      const details = { trusted: s.healthy, proofOfLifeAgeMs: s.proofOfLifeAgeMs, maxAgeMs: s.maxAgeMs, indexerSlot: s.indexerSlot };
+      if (s.healthy) return { ok: true, details };
+      const silent = s.loadedAt !== null && s.maxAgeMs > 0 && (s.proofOfLifeAgeMs === null || s.proofOfLifeAgeMs > s.maxAgeMs);
+      const reason = silent
+        ? `no proof of life from the indexer within ${s.maxAgeMs} ms: discounts are suspended (full prices)`
+        : "the stake data is not loaded: discounts are suspended (full prices)";
+      return { ok: false, reason, details };
+    },
+  };
+}
+
 /** Resolves when the facilitator answers, or rejects after `timeoutMs`. */
 async function facilitatorAnswers(facilitator: FacilitatorClient, timeoutMs: number): Promise<void> {
   let timer: NodeJS.Timeout | undefined;
@@ -119,15 +160,39 @@ export function createPaywallPlugin(deps: PaywallDeps): PaywallPlugin {
   const metrics: PaywallMetrics | null = deps.metrics ? createPaywallMetrics(deps.metrics) : null;
   const tierCache = tierCacheFor(deps, pool, log);
   const ledger = createUsageLedger({ db: deps.db, logger: log });
-  const facilitator = deps.facilitator ? { client: deps.facilitator, describe: "provided" } : facilitatorFromConfig(config);
+  // A hosted facilitator that says the quoted fee payer is not its own has rotated its key: refresh at once.
+  let onStale = () => undefined as void;
+  const given = deps.facilitator;
+  const chosen: PaywallFacilitator | null = given ? (isPaywallFacilitator(given) ? given : null) : facilitatorFromConfig(config, { logger: log, onStaleFeePayer: () => onStale() });
+  const facilitator = { client: chosen ?? given!, describe: chosen?.describe ?? "provided" };
   metrics?.observe(() => ({ tierCache: tierCache.status(), pendingLedgerWrites: ledger.pendingCompletions() }));
 
   const stake = stakeViewOf(tierCache);
-  const x402 = createX402Server({ config, facilitator: facilitator.client, stake, ledger, metrics, log });
-  const quoteCache = createQuoteCache(x402.routeKeys);
+  const x402 = createX402Server({ config, facilitator: facilitator.client, stake, tiers: () => tierCache.tiers(), ledger, metrics, log });
+  const quoteCache = followingQuoteCache(x402.routeKeys);
+  let refreshing: Promise<void> | null = null;
+  /** Re-reads the facilitator; when its fee payer changed, x402's tables and the recorded quotes follow. */
+  const refresh = (): Promise<void> =>
+    (refreshing ??= (async () => {
+      try {
+        if (chosen && (await chosen.refresh())) {
+          await x402.reinitialize();
+          quoteCache.reset();
+          log.info({ feePayer: chosen.feePayer() }, "facilitator changed: quotes follow its fee payer");
+        }
+      } catch (err) {
+        log.warn({ err: (err as Error).message }, "facilitator refresh failed; keeping the last answer");
+      } finally {
+        refreshing = null;
+      }
+    })());
+  onStale = () => void refresh();
+  const refreshTimer = setInterval(() => void refresh(), config.x402.facilitatorRefreshSeconds * 1000);
+  refreshTimer.unref();
   const entry = createPaywallEntry({ config, x402, quoteCache, stake, metrics });
 
   const plugin = ((app: Express) => {
+    addReadinessProbe(app, stakeDataProbe(tierCache));
     app.use(entry);
     if (config.x402.routes.some((r) => r.method === PREMIUM_ROUTE.method && r.path === PREMIUM_ROUTE.path)) {
       app.get(PREMIUM_ROUTE.path, premiumHandler());
@@ -146,7 +211,10 @@ export function createPaywallPlugin(deps: PaywallDeps): PaywallPlugin {
     await tierCache.whenHealthy(timeoutMs);
   };
   plugin.status = () => ({ tierCache: tierCache.status(), pendingLedgerWrites: ledger.pendingCompletions(), facilitator: facilitator.describe });
+  plugin.refreshFacilitator = refresh;
   plugin.close = async () => {
+    clearInterval(refreshTimer);
+    await refreshing;
     await tierCache.close();
     await ledger.close();
   };

@@ -6,6 +6,9 @@
  */
 import type pg from "pg";
 import { createStakeChangeListener, STAKE_CHANGES_CHANNEL, type StakeChangeNotice } from "../../src/db/repositories/stakes.ts";
+import { destroyClient, endClient } from "../../src/db/database.ts";
+import { INDEXER_HEARTBEAT_CHANNEL, listenForHeartbeats, pingConnection } from "../../src/db/repositories/indexer-state.ts";
+import { readPublishedTiers, TIER_TABLE_NOTICE } from "../../src/db/repositories/tier-table.ts";
 import { NO_TIER, tierFor, type DiscountTier, type TierMatch } from "../../src/domain/tiers.ts";
 import { describeError } from "../../src/errors.ts";
 import type { Logger } from "../../src/log.ts";
@@ -22,6 +25,12 @@ export interface TierCacheOptions {
   reconnectMaxMs?: number;
   /** Re-read the whole table this often while connected (repairs any missed notice). 0 disables. */
   reloadIntervalMs?: number;
+  /**
+   * Proof of life: the cache trusts its table only while the indexer's heartbeat (or a stake change) arrived
+   * within this many milliseconds; past it every lookup is null (full price), the connection is checked and
+   * replaced, and trust returns with the next heartbeat. 0 (the default) trusts a loaded table without one.
+   */
+  maxAgeMs?: number;
 }
 
 export interface TierCacheStatus {
@@ -32,11 +41,19 @@ export interface TierCacheStatus {
   loads: number;
   connectionLosses: number;
   lastError: string | null;
+  /** Milliseconds since the newest proof of life (heartbeat or stake change), null before the first. */
+  proofOfLifeAgeMs: number | null;
+  /** Newest slot the indexer said it applied, from its heartbeat. */
+  indexerSlot: string | null;
+  /** The bound on proofOfLifeAgeMs past which lookups answer null (0: none). */
+  maxAgeMs: number;
 }
 
 export interface TierCache {
   /** The owner's tier, NO_TIER for a wallet without stake, or null while the cache cannot be trusted. */
   lookup(owner: string): TierMatch | null;
+  /** The tier table lookups are derived with: the published one, or the configured one until it is read. */
+  tiers(): readonly DiscountTier[];
   /** Whether `owner` has a row in the pool (so it is a real wallet address: the indexer read it from chain). */
   has(owner: string): boolean;
   readonly healthy: boolean;
@@ -74,9 +91,11 @@ export function parseNotice(payload: string | undefined): StakeChangeNotice | nu
  * The in-memory owner -> tier map of one pool. Later slots win; a notice for a slot already reflected
  * changes nothing. While a load runs, notices are kept and applied on top of the snapshot once it is in.
  */
-function createTierTable(pool: string, tiers: readonly DiscountTier[]) {
+function createTierTable(pool: string, configured: readonly DiscountTier[]) {
   let entries = new Map<string, Entry>();
   let pending: StakeChangeNotice[] | null = null;
+  // The published table once read (see src/db/repositories/tier-table.ts); the configured one until then.
+  let tiers: readonly DiscountTier[] = configured;
   const tierOf = (effective: bigint): TierMatch => {
     const t = tierFor(effective, tiers);
     return t.discountBps === 0 ? NO_TIER : t;
@@ -87,6 +106,7 @@ function createTierTable(pool: string, tiers: readonly DiscountTier[]) {
     map.set(owner, { slot, tier: tierOf(effective) });
   };
   return {
+    tiers: () => tiers,
     tier: (owner: string): TierMatch => entries.get(owner)?.tier ?? NO_TIER,
     has: (owner: string) => entries.has(owner),
     get size() {
@@ -101,14 +121,25 @@ function createTierTable(pool: string, tiers: readonly DiscountTier[]) {
      * Replaces the map with `read()`'s rows plus the notices that arrived meanwhile, unless `current()` says
      * the source was replaced. False when it did not replace it (or a load was already running).
      */
-    async load(read: () => Promise<Array<{ owner: string; slot: bigint; effectiveStake: bigint }>>, current: () => boolean): Promise<boolean> {
+    async load(
+      read: () => Promise<Array<{ owner: string; slot: bigint; effectiveStake: bigint }>>,
+      current: () => boolean,
+      published: () => Promise<readonly DiscountTier[] | null>,
+    ): Promise<boolean> {
       if (pending) return false;
       pending = [];
+      const before = tiers;
       try {
+        const table = (await published()) ?? configured;
+        if (!current()) return false;
+        tiers = table;
         const fresh = new Map<string, Entry>();
         for (const r of await read()) apply(fresh, r.owner, r.slot, r.effectiveStake);
         for (const n of pending) apply(fresh, n.owner, BigInt(n.slot), BigInt(n.effectiveStake));
-        if (!current()) return false;
+        if (!current()) {
+          tiers = before;
+          return false;
+        }
         entries = fresh;
         return true;
       } finally {
@@ -140,7 +171,8 @@ function superviseConnection(o: SupervisorOptions) {
     if (c !== client) return;
     client = null;
     o.lost(err, delay);
-    c.end().catch(() => undefined);
+    // Not end(): a silent server never acknowledges the goodbye.
+    destroyClient(c);
     scheduleConnect();
   };
   const scheduleConnect = () => {
@@ -182,7 +214,7 @@ function superviseConnection(o: SupervisorOptions) {
       clearTimeout(retryTimer);
       const c = client;
       client = null;
-      if (c) await c.end().catch(() => undefined);
+      if (c) await endClient(c);
     },
   };
 }
@@ -213,21 +245,131 @@ function createWaiters() {
   };
 }
 
+/** Parses a heartbeat payload: its slot for `pool`, undefined when it is not one of this pool's heartbeats. */
+function heartbeatSlot(payload: string | undefined, pool: string): string | null | undefined {
+  try {
+    const v = JSON.parse(payload ?? "") as { pool?: unknown; slot?: unknown };
+    if (v.pool !== pool) return undefined;
+    return typeof v.slot === "string" && DIGITS.test(v.slot) ? v.slot : null;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The source's proof of life: the table is trusted only while the indexer's heartbeat (or a stake change)
+ * arrived within `maxAgeMs`. Once past it (every lookup already answers null), the cache reconnects once
+ * and reloads on a fresh connection, since a silent LISTEN connection looks exactly like a silent indexer;
+ * while the silence lasts, the connection is pinged and replaced when it does not answer.
+ */
+function watchProofOfLife(o: {
+  maxAgeMs: number;
+  logger: Logger;
+  client: () => pg.Client | null;
+  lose: (c: pg.Client, err: Error) => void;
+}) {
+  let lastProofAt: number | null = null;
+  let silentSince: number | null = null;
+  let reconnected = false;
+  let checking = false;
+  const started = Date.now();
+  const age = () => Date.now() - (lastProofAt ?? started);
+  const fresh = () => o.maxAgeMs <= 0 || (lastProofAt !== null && age() <= o.maxAgeMs);
+
+  const check = async () => {
+    if (fresh() || checking) return;
+    const c = o.client();
+    if (!c) return;
+    if (silentSince === null) {
+      silentSince = Date.now();
+      o.logger.warn({ proofOfLifeAgeMs: lastProofAt === null ? null : age(), maxAgeMs: o.maxAgeMs }, "tier cache: no proof of life from the indexer; charging full prices");
+    }
+    if (!reconnected) {
+      reconnected = true;
+      o.lose(c, new Error(`no proof of life from the indexer within ${o.maxAgeMs} ms; reloading on a fresh connection`));
+      return;
+    }
+    checking = true;
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      await Promise.race([
+        pingConnection(c),
+        new Promise((_, reject) => {
+          timer = setTimeout(() => reject(new Error(`the stake data connection did not answer within ${o.maxAgeMs} ms`)), o.maxAgeMs);
+        }),
+      ]);
+    } catch (err) {
+      o.lose(c, err instanceof Error ? err : new Error(String(err)));
+    } finally {
+      clearTimeout(timer);
+      checking = false;
+    }
+  };
+  const timer = o.maxAgeMs > 0 ? setInterval(() => void check(), Math.max(50, Math.floor(o.maxAgeMs / 5))) : undefined;
+  timer?.unref();
+
+  return {
+    fresh,
+    age: () => (lastProofAt === null ? null : age()),
+    proof() {
+      lastProofAt = Date.now();
+      reconnected = false;
+      if (silentSince !== null) {
+        o.logger.info({ silentMs: lastProofAt - silentSince }, "tier cache: the indexer proved itself alive again; discounts resume");
+        silentSince = null;
+      }
+    },
+    stop: () => clearInterval(timer),
+  };
+}
+
+/** A load that does not finish within `ms` (a silent connection) rejects; the caller replaces the connection. */
+function withDeadline<T>(work: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} did not finish within ${ms} ms`)), ms);
+  });
+  return Promise.race([work, late]).finally(() => clearTimeout(timer));
+}
+
 export function createTierCache(o: TierCacheOptions): TierCache {
   const reloadEvery = o.reloadIntervalMs ?? 300_000;
   const table = createTierTable(o.pool, o.tiers);
   let healthy = false;
   let reloadTimer: NodeJS.Timeout | undefined;
   const waiters = createWaiters();
-  const stats = { loadedAt: null as Date | null, lastNoticeAt: null as Date | null, loads: 0, losses: 0, lastError: null as string | null };
+  const stats = { loadedAt: null as Date | null, lastNoticeAt: null as Date | null, loads: 0, losses: 0, lastError: null as string | null, indexerSlot: null as string | null };
+  const maxAgeMs = o.maxAgeMs ?? 0;
+  const life = watchProofOfLife({ maxAgeMs, logger: o.logger, client: () => connection.client, lose: (c, err) => connection.lose(c, err) });
+  /** Loaded after the latest connect, and the source proved alive within the bound. */
+  const trusted = () => healthy && life.fresh();
+  const reloadOrLose = () => {
+    const c = connection.client;
+    reload().catch((err: unknown) => c && connection.lose(c, err));
+  };
 
   const onNotification = (msg: pg.Notification) => {
+    if (msg.channel === INDEXER_HEARTBEAT_CHANNEL) {
+      const slot = heartbeatSlot(msg.payload, o.pool);
+      if (slot === undefined) return;
+      if (slot !== null) stats.indexerSlot = slot;
+      life.proof();
+      if (trusted()) waiters.release();
+      return;
+    }
     if (msg.channel !== STAKE_CHANGES_CHANNEL) return;
     stats.lastNoticeAt = new Date();
+    // A stake change is committed by the indexer: it proves the whole path alive as a heartbeat does.
+    life.proof();
+    if (msg.payload === TIER_TABLE_NOTICE) {
+      o.logger.info("tier cache: the tier table in effect changed; re-reading it and the stakes");
+      reloadOrLose();
+      return;
+    }
     const notice = parseNotice(msg.payload);
     if (!notice) {
       o.logger.warn({ channel: msg.channel }, "tier cache: malformed stake change notice; re-reading stakes");
-      void reload();
+      reloadOrLose();
       return;
     }
     table.notice(notice);
@@ -236,12 +378,23 @@ export function createTierCache(o: TierCacheOptions): TierCache {
   /** Reads the pool's stakes on the listening connection, so the snapshot is taken after LISTEN began. */
   async function reload(): Promise<void> {
     const c = connection.client;
-    if (!c || !(await table.load(() => createStakeChangeListener(c).poolStakes(o.pool), () => c === connection.client))) return;
+    const loaded =
+      c !== null &&
+      (await withDeadline(
+        table.load(
+          () => createStakeChangeListener(c).poolStakes(o.pool),
+          () => c === connection.client,
+          () => readPublishedTiers(c),
+        ),
+        Math.max(maxAgeMs, 5_000),
+        "loading the stakes",
+      ));
+    if (!loaded) return;
     stats.loadedAt = new Date();
     stats.loads++;
     healthy = true;
     connection.resetBackoff();
-    waiters.release();
+    if (trusted()) waiters.release();
   }
 
   const connection = superviseConnection({
@@ -251,6 +404,7 @@ export function createTierCache(o: TierCacheOptions): TierCache {
     maxDelay: o.reconnectMaxMs ?? 15_000,
     async ready(c) {
       await createStakeChangeListener(c).listen();
+      if (maxAgeMs > 0) await listenForHeartbeats(c);
       await reload();
       if (reloadEvery > 0 && c === connection.client) {
         reloadTimer = setInterval(() => {
@@ -270,23 +424,31 @@ export function createTierCache(o: TierCacheOptions): TierCache {
   });
 
   return {
-    lookup: (owner) => (healthy ? table.tier(owner) : null),
+    lookup: (owner) => (trusted() ? table.tier(owner) : null),
+    tiers: () => table.tiers(),
     has: (owner) => table.has(owner),
     get healthy() {
-      return healthy;
+      return trusted();
     },
     status: () => ({
-      healthy,
+      healthy: trusted(),
       entries: table.size,
       loadedAt: stats.loadedAt,
       lastNoticeAt: stats.lastNoticeAt,
       loads: stats.loads,
       connectionLosses: stats.losses,
       lastError: stats.lastError,
+      proofOfLifeAgeMs: life.age(),
+      indexerSlot: stats.indexerSlot,
+      maxAgeMs,
     }),
-    whenHealthy: (timeoutMs) => (healthy ? Promise.resolve() : waiters.wait(timeoutMs, () => stats.lastError)),
+    whenHealthy: (timeoutMs) =>
+      trusted()
+        ? Promise.resolve()
+        : waiters.wait(timeoutMs, () => stats.lastError ?? (healthy ? `no proof of life from the indexer within ${maxAgeMs} ms` : null)),
     async close() {
       healthy = false;
+      life.stop();
       clearInterval(reloadTimer);
       await connection.close();
     },

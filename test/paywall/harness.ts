@@ -23,6 +23,7 @@ import type { DemoWallet } from "../../localnet/seed-demo.ts";
 import { createLogger } from "../../src/log.ts";
 import { withFreshSchema, type FreshSchema } from "../kit/db.ts";
 import { startTestLocalnet } from "../kit/localnet.ts";
+import { startHeartbeat } from "../kit/heartbeat.ts";
 import { createStakeSeeder } from "../kit/stakes.ts";
 import { waitFor } from "../kit/wait-for.ts";
 import { startTestApi, testConfig, type TestApi } from "../api/harness.ts";
@@ -101,6 +102,9 @@ export async function startPaywallHarness(options: HarnessOptions = {}): Promise
         { timeoutMs: 15_000, everyMs: 50 },
       );
     } else {
+      // No indexer here: the harness stands in for it, proof of life included (the tier cache needs it).
+      const heartbeat = startHeartbeat(schema.db, seed.pool, 200);
+      cleanups.push(async () => heartbeat.stop());
       const stakers = seed.wallets.filter((w) => w.staked > 0n);
       await seeder.put(
         ...stakers.map((w) => ({

@@ -38,9 +38,48 @@ export function createLeaderLock(client: pg.ClientBase) {
       return r.rows[0]?.locked === true;
     },
 
+    /**
+     * The server ends this session after `ms` without a statement from the client, and the lock goes with it:
+     * a leader that went silent (a partition, a frozen connection) cannot keep the lock from the standbys.
+     * The holder must send something (ping) more often than that.
+     */
+    async endSessionWhenSilent(ms: number): Promise<void> {
+      await client.query(`SET idle_session_timeout = ${Math.max(1, Math.trunc(ms))}`);
+    },
+
     /** A round trip on the connection (a half-open TCP connection raises no event). */
     async ping(): Promise<void> {
       await client.query("SELECT 1");
     },
   };
+}
+
+/** Channel of the leader's proof of life (IndexerHeartbeat payloads), beside the stake change notices. */
+export const INDEXER_HEARTBEAT_CHANNEL = "stake_changes_heartbeat";
+
+/**
+ * What the leader says about itself at a short interval: it is alive, it can write to the database, and the
+ * newest slot it has applied. Decimal strings for u64 values.
+ */
+export interface IndexerHeartbeat {
+  pool: string;
+  /** Newest slot applied by any source, or null before the first write. */
+  slot: string | null;
+  /** When the leader sent it (its clock; receivers use their own arrival time). */
+  at: string;
+}
+
+/** Sends a heartbeat; it arrives only if this statement reaches the database and commits. */
+export async function publishHeartbeat(db: Kysely<Database>, beat: IndexerHeartbeat): Promise<void> {
+  await sql`SELECT pg_notify(${INDEXER_HEARTBEAT_CHANNEL}, ${JSON.stringify(beat)})`.execute(db);
+}
+
+/** LISTEN for heartbeats on a dedicated connection (the tier cache's). */
+export async function listenForHeartbeats(client: pg.ClientBase): Promise<void> {
+  await client.query(`LISTEN ${INDEXER_HEARTBEAT_CHANNEL}`);
+}
+
+/** A round trip on a dedicated connection, to tell a silent source from a silent connection. */
+export async function pingConnection(client: pg.ClientBase): Promise<void> {
+  await client.query("SELECT 1");
 }
