@@ -11,6 +11,7 @@ import {
   Transaction,
 } from "@solana/web3.js";
 import { AccountLayout, ACCOUNT_SIZE, getAssociatedTokenAddressSync } from "@solana/spl-token";
+import bs58 from "bs58";
 import { executeWithModels } from "./executor.ts";
 import { advancedNonce, durableNonceAccount, SlotHashes, withBlockhash, writeNativeMints } from "./genesis.ts";
 import { Ledger, type Block } from "./ledger.ts";
@@ -18,6 +19,7 @@ import { Svm, type ExecutionResult } from "./svm.ts";
 import { tokenBalances } from "./token-balances.ts";
 import { parseTransaction, signaturesVerify, type ParsedTransaction } from "./tx-parse.ts";
 import {
+  PreflightFailure,
   RpcError,
   type AccountState,
   type ChainApi,
@@ -75,26 +77,55 @@ function sameAccount(a: AccountState | null, b: AccountState | null): boolean {
   );
 }
 
-function simulationFailure(err: TransactionErrorJson, logs: string[], units: bigint): RpcError {
-  let detail = typeof err === "string" ? err : JSON.stringify(err);
-  if (typeof err === "object" && Array.isArray(err.InstructionError)) {
-    const [index, inner] = err.InstructionError as [number, unknown];
-    const innerText =
-      typeof inner === "object" && inner !== null && "Custom" in inner
-        ? `custom program error: 0x${Number((inner as { Custom: number }).Custom).toString(16)}`
-        : String(typeof inner === "string" ? inner : JSON.stringify(inner));
-    detail = `Error processing Instruction ${index}: ${innerText}`;
-  } else if (err === "BlockhashNotFound") detail = "Blockhash not found";
-  else if (err === "AlreadyProcessed") detail = "This transaction has already been processed";
-  else if (err === "AccountNotFound") detail = "Attempt to debit an account but found no record of a prior credit.";
-  else if (err === "InsufficientFundsForFee") detail = "Insufficient funds for fee";
-  return new RpcError(-32002, `Transaction simulation failed: ${detail}`, {
+/** A simulation of a transaction refused before execution: the validator reports no fee, balances or logs. */
+function notExecuted(
+  p: ParsedTransaction,
+  err: TransactionErrorJson,
+  replacementBlockhash: SimulationResult["replacementBlockhash"],
+): SimulationResult {
+  return {
     err,
-    logs,
+    logs: [],
+    unitsConsumed: 0n,
     accounts: null,
-    unitsConsumed: Number(units),
+    replacementBlockhash,
+    accountKeys: p.keys,
+    fee: null,
+    preBalances: null,
+    postBalances: null,
+    preTokenBalances: null,
+    postTokenBalances: null,
+    loadedAddresses: null,
+    loadedAccountsDataSize: 0,
+    innerInstructions: null,
     returnData: null,
-  });
+  };
+}
+
+const ACCOUNT_BASE_SIZE = 64;
+const LOOKUP_TABLE_BASE_SIZE = 8248;
+const UPGRADEABLE_LOADER = "BPFLoaderUpgradeab1e11111111111111111111111";
+
+/**
+ * The loaded accounts data size as SIMD-0186 defines it: 64 bytes plus the data of every account the transaction
+ * names, the program data account of every upgradeable program once, and 8248 bytes per lookup table used.
+ */
+function loadedAccountsDataSize(
+  p: ParsedTransaction,
+  pre: ReadonlyMap<string, AccountState | null>,
+  get: (k: string) => AccountState | null,
+): number {
+  let size = LOOKUP_TABLE_BASE_SIZE * p.tx.message.addressTableLookups.length;
+  const programData = new Set<string>();
+  for (const key of new Set(p.keys)) {
+    const account = pre.get(key) ?? null;
+    size += ACCOUNT_BASE_SIZE + (account?.data.length ?? 0);
+    if (account?.owner === UPGRADEABLE_LOADER && account.executable && account.data.length >= 36) {
+      programData.add(bs58.encode(account.data.subarray(4, 36)));
+    }
+  }
+  for (const key of programData) size += ACCOUNT_BASE_SIZE + (get(key)?.data.length ?? 0);
+  return size;
 }
 
 export class Chain extends EventEmitter implements ChainApi {
@@ -416,13 +447,14 @@ export class Chain extends EventEmitter implements ChainApi {
     if (refused) {
       // With preflight the validator answers the error; without it the transaction is accepted and never lands.
       if (options.skipPreflight) return p.signature;
-      throw simulationFailure(refused, [], 0n);
+      throw new PreflightFailure(notExecuted(p, refused, null));
     }
     const pre = this.snapshot(p.keys);
     const result = this.run(p, pre);
     if (result.err && !options.skipPreflight) {
+      const report = this.report(p, pre, result, null, null);
       this.restore(pre);
-      throw simulationFailure(result.err, result.logs, result.computeUnits);
+      throw new PreflightFailure(report);
     }
     this.land(p, pre, result);
     return p.signature;
@@ -432,37 +464,59 @@ export class Chain extends EventEmitter implements ChainApi {
     raw: Uint8Array,
     options: { sigVerify: boolean; replaceRecentBlockhash: boolean; accounts: string[] | null },
   ): SimulationResult {
-    const p = parseTransaction(raw, (k) => this.getAccount(k));
+    let p = parseTransaction(raw, (k) => this.getAccount(k));
     if (options.sigVerify && !signaturesVerify(p)) {
       throw new RpcError(-32003, "Transaction signature verification failure");
     }
-    const blank = (err: TransactionErrorJson): SimulationResult => ({
-      err,
-      logs: [],
-      unitsConsumed: 0n,
-      accounts: null,
-      replacementBlockhash: null,
-    });
-    if (!options.replaceRecentBlockhash && !this.blockhashAccepted(p)) return blank("BlockhashNotFound");
+    let replacement: SimulationResult["replacementBlockhash"] = null;
+    if (options.replaceRecentBlockhash) {
+      replacement = this.latestBlockhash();
+      p = parseTransaction(withBlockhash(raw, replacement.blockhash), (k) => this.getAccount(k));
+    }
+    if (!this.blockhashAccepted(p)) return notExecuted(p, "BlockhashNotFound", replacement);
     const payer = this.getAccount(p.keys[0]!);
-    if (!payer) return blank("AccountNotFound");
-    if (payer.lamports < p.fee) return blank("InsufficientFundsForFee");
+    if (!payer) return notExecuted(p, "AccountNotFound", replacement);
+    if (payer.lamports < p.fee) return notExecuted(p, "InsufficientFundsForFee", replacement);
     const pre = this.snapshot(p.keys);
     const requested = options.accounts ?? [];
     const preRequested = this.snapshot(requested);
     try {
       const result = this.run(p, pre);
-      return {
-        err: result.err,
-        logs: result.logs,
-        unitsConsumed: result.computeUnits,
-        accounts: options.accounts ? requested.map((k) => this.getAccount(k)) : null,
-        replacementBlockhash: options.replaceRecentBlockhash ? this.latestBlockhash() : null,
-      };
+      const accounts = options.accounts ? requested.map((k) => this.getAccount(k)) : null;
+      return this.report(p, pre, result, accounts, replacement);
     } finally {
       this.restore(pre);
       this.restore(preRequested);
     }
+  }
+
+  /** What a simulation reports of an executed transaction (call before the state is restored). */
+  private report(
+    p: ParsedTransaction,
+    pre: ReadonlyMap<string, AccountState | null>,
+    result: ExecutionResult,
+    accounts: (AccountState | null)[] | null,
+    replacementBlockhash: SimulationResult["replacementBlockhash"],
+  ): SimulationResult {
+    const post = this.snapshot(p.keys);
+    const get = (k: string) => this.getAccount(k);
+    return {
+      err: result.err,
+      logs: result.logs,
+      unitsConsumed: result.computeUnits,
+      accounts,
+      replacementBlockhash,
+      accountKeys: p.keys,
+      fee: p.fee,
+      preBalances: p.keys.map((k) => pre.get(k)?.lamports ?? 0n),
+      postBalances: p.keys.map((k) => post.get(k)?.lamports ?? 0n),
+      preTokenBalances: tokenBalances(p.keys, pre, get),
+      postTokenBalances: tokenBalances(p.keys, post, get),
+      loadedAddresses: p.loaded,
+      loadedAccountsDataSize: loadedAccountsDataSize(p, pre, get),
+      innerInstructions: result.innerInstructions,
+      returnData: result.returnData,
+    };
   }
 
   private land(p: ParsedTransaction, pre: ReadonlyMap<string, AccountState | null>, result: ExecutionResult): void {
@@ -484,6 +538,8 @@ export class Chain extends EventEmitter implements ChainApi {
       preTokenBalances: tokenBalances(p.keys, pre, get),
       postTokenBalances: tokenBalances(p.keys, post, get),
       computeUnitsConsumed: result.computeUnits,
+      innerInstructions: result.innerInstructions,
+      returnData: result.returnData,
     };
     this.records.set(p.signature, record);
     this.ledger.tip().signatures.push(p.signature);

@@ -10,9 +10,12 @@ import { COMPUTE_BUDGET_PROGRAM, type ParsedTransaction } from "./tx-parse.ts";
 import {
   ModelInstructionError,
   type AccountState,
+  type InnerInstruction,
+  type InnerInstructions,
   type ModelContext,
   type ModelInstruction,
   type ProgramModel,
+  type ReturnData,
   type TransactionErrorJson,
 } from "./types.ts";
 
@@ -20,6 +23,17 @@ export interface ModelExecution {
   err: TransactionErrorJson | null;
   logs: string[];
   computeUnits: bigint;
+  innerInstructions: InnerInstructions[];
+  returnData: ReturnData | null;
+}
+
+/** One LiteSVM run: its CPIs (and, for a model's CPI, the CPI itself) in the outer transaction's key indexes. */
+interface SvmRun {
+  err: TransactionErrorJson | null;
+  logs: string[];
+  computeUnits: bigint;
+  inner: InnerInstruction[];
+  returnData: ReturnData | null;
 }
 
 export interface ExecutorDeps {
@@ -43,7 +57,12 @@ function failureText(error: string | Record<string, unknown>): string {
   return typeof error === "string" ? error.replace(/([a-z])([A-Z])/g, "$1 $2").toLowerCase() : JSON.stringify(error);
 }
 
-function runOnSvm(deps: ExecutorDeps, ix: ModelInstruction, depth: number): ModelExecution {
+/**
+ * Runs `ix` alone in LiteSVM. `depth` is the stack height it has in the outer transaction (1 for a top-level
+ * instruction, 2 for a model's CPI); `outerKeys` are the outer transaction's keys, which inner instruction
+ * indexes are rewritten to.
+ */
+function runOnSvm(deps: ExecutorDeps, ix: ModelInstruction, depth: number, outerKeys: readonly string[]): SvmRun {
   const instruction = new TransactionInstruction({
     programId: new PublicKey(ix.programId),
     keys: ix.accounts.map((a) => ({ pubkey: new PublicKey(a.pubkey), isSigner: a.isSigner, isWritable: a.isWritable })),
@@ -61,19 +80,42 @@ function runOnSvm(deps: ExecutorDeps, ix: ModelInstruction, depth: number): Mode
   const logs = result.logs.map((line) =>
     line.replace(/ invoke \[(\d+)\]$/, (_m, d: string) => ` invoke [${Number(d) + depth - 1}]`),
   );
+  const innerKeys = message.staticAccountKeys.map((k) => k.toBase58());
+  const outerIndex = (i: number): number => outerKeys.indexOf(innerKeys[i] ?? "");
+  const inner: InnerInstruction[] = [];
+  if (depth > 1) {
+    inner.push({
+      programIdIndex: outerKeys.indexOf(ix.programId),
+      accounts: ix.accounts.map((a) => outerKeys.indexOf(a.pubkey)),
+      data: ix.data,
+      stackHeight: depth,
+    });
+  }
+  for (const group of result.innerInstructions) {
+    for (const cpi of group.instructions) {
+      inner.push({
+        programIdIndex: outerIndex(cpi.programIdIndex),
+        accounts: cpi.accounts.map(outerIndex),
+        data: cpi.data,
+        stackHeight: cpi.stackHeight + depth - 1,
+      });
+    }
+  }
   let err: TransactionErrorJson | null = null;
   if (result.err) {
-    const inner =
+    const innerErr =
       typeof result.err === "object" && Array.isArray(result.err.InstructionError)
         ? (result.err.InstructionError[1] as TransactionErrorJson)
         : result.err;
-    err = inner;
+    err = innerErr;
   }
-  return { err, logs, computeUnits: result.computeUnits };
+  return { err, logs, computeUnits: result.computeUnits, inner, returnData: result.returnData };
 }
 
 class Context implements ModelContext {
   readonly logs: string[] = [];
+  readonly inner: InnerInstruction[] = [];
+  returnData: ReturnData | null = null;
   units = BASE_UNITS;
   private readonly deps: ExecutorDeps;
   private readonly programId: string;
@@ -118,8 +160,10 @@ class Context implements ModelContext {
       }
     }
     if (this.index(ix.programId) < 0) throw new ModelInstructionError("MissingAccount");
-    const result = runOnSvm(this.deps, ix, 2);
+    const result = runOnSvm(this.deps, ix, 2, this.tx.keys);
     this.logs.push(...result.logs);
+    this.inner.push(...result.inner);
+    if (result.returnData) this.returnData = result.returnData;
     this.units += Number(result.computeUnits);
     if (result.err) throw new ModelInstructionError(result.err as string | Record<string, unknown>);
   }
@@ -141,11 +185,17 @@ export function executeWithModels(tx: ParsedTransaction, deps: ExecutorDeps): Mo
   const before = new Map<string, AccountState | null>(tx.keys.map((k) => [k, deps.svm.getAccount(k)]));
   const logs: string[] = [];
   let units = 0n;
+  const innerInstructions: InnerInstructions[] = [];
+  let returnData: ReturnData | null = null;
+  const record = (index: number, inner: InnerInstruction[], data: ReturnData | null) => {
+    if (inner.length > 0) innerInstructions.push({ index, instructions: inner });
+    if (data) returnData = data;
+  };
   const fail = (index: number, error: TransactionErrorJson): ModelExecution => {
     for (const [key, account] of before) {
       deps.svm.setAccount(key, account ?? { lamports: 0n, data: new Uint8Array(0), owner: PublicKey.default.toBase58(), executable: false, rentEpoch: 0n });
     }
-    return { err: { InstructionError: [index, error] }, logs, computeUnits: units };
+    return { err: { InstructionError: [index, error] }, logs, computeUnits: units, innerInstructions, returnData };
   };
   for (const [index, ix] of tx.instructions.entries()) {
     const programId = tx.keys[ix.programIndex]!;
@@ -161,9 +211,10 @@ export function executeWithModels(tx: ParsedTransaction, deps: ExecutorDeps): Mo
     };
     const model = deps.models.get(programId);
     if (!model) {
-      const result = runOnSvm(deps, instruction, 1);
+      const result = runOnSvm(deps, instruction, 1, tx.keys);
       logs.push(...result.logs);
       units += result.computeUnits;
+      record(index, result.inner, result.returnData);
       if (result.err) return fail(index, result.err);
       continue;
     }
@@ -179,12 +230,14 @@ export function executeWithModels(tx: ParsedTransaction, deps: ExecutorDeps): Mo
       logs.push(`Program ${programId} consumed ${ctx.units} of ${tx.computeUnitLimit} compute units`);
       logs.push(`Program ${programId} failed: ${failureText(error)}`);
       units += BigInt(ctx.units);
+      record(index, ctx.inner, ctx.returnData);
       return fail(index, error);
     }
     logs.push(...ctx.logs);
     logs.push(`Program ${programId} consumed ${ctx.units} of ${tx.computeUnitLimit} compute units`);
     logs.push(`Program ${programId} success`);
     units += BigInt(ctx.units);
+    record(index, ctx.inner, ctx.returnData);
   }
-  return { err: null, logs, computeUnits: units };
+  return { err: null, logs, computeUnits: units, innerInstructions, returnData };
 }

@@ -7,7 +7,7 @@ import { createRequire } from "node:module";
 import { PublicKey } from "@solana/web3.js";
 import bs58 from "bs58";
 import { INSTRUCTION_ERROR_NAMES, TRANSACTION_ERROR_NAMES } from "./error-names.ts";
-import type { AccountState, TransactionErrorJson } from "./types.ts";
+import type { AccountState, InnerInstructions, ReturnData, TransactionErrorJson } from "./types.ts";
 
 const require = createRequire(import.meta.url);
 // The native binding takes raw transaction bytes; the kit-typed wrapper in litesvm's index does not.
@@ -40,6 +40,9 @@ export interface ExecutionResult {
   err: TransactionErrorJson | null;
   logs: string[];
   computeUnits: bigint;
+  /** Indexes refer to the keys of the transaction that was executed. */
+  innerInstructions: InnerInstructions[];
+  returnData: ReturnData | null;
 }
 
 // bs58 directly: web3.js's PublicKey validation costs more than the account access itself at 10^5+ accounts.
@@ -139,10 +142,37 @@ export class Svm {
   }
 }
 
+function innerOf(meta: NativeMeta): InnerInstructions[] {
+  const out: InnerInstructions[] = [];
+  meta.innerInstructions().forEach((list, index) => {
+    if (list.length === 0) return;
+    out.push({
+      index,
+      instructions: list.map((inner) => {
+        const ix = inner.instruction();
+        return { programIdIndex: ix.programIdIndex(), accounts: [...ix.accounts()], data: ix.data(), stackHeight: inner.stackHeight() };
+      }),
+    });
+  });
+  return out;
+}
+
+function returnDataOf(meta: NativeMeta): ReturnData | null {
+  const r = meta.returnData();
+  const data = r.data();
+  // The runtime records return data only when it is not empty (programs clear it as they start).
+  if (data.length === 0) return null;
+  return { programId: keyString(r.programId()), data };
+}
+
 function toResult(r: NativeMeta | NativeFailed): ExecutionResult {
-  if (r instanceof native.FailedTransactionMetadata) {
-    const meta = r.meta();
-    return { err: transactionErrorJson(r.err()), logs: meta.logs(), computeUnits: meta.computeUnitsConsumed() };
-  }
-  return { err: null, logs: r.logs(), computeUnits: r.computeUnitsConsumed() };
+  const failed = r instanceof native.FailedTransactionMetadata;
+  const meta = failed ? r.meta() : r;
+  return {
+    err: failed ? transactionErrorJson(r.err()) : null,
+    logs: meta.logs(),
+    computeUnits: meta.computeUnitsConsumed(),
+    innerInstructions: innerOf(meta),
+    returnData: returnDataOf(meta),
+  };
 }

@@ -29,6 +29,27 @@ export interface TokenBalance {
   decimals: number;
 }
 
+/** An instruction invoked by a program (CPI), as the validator records it: indexes into the transaction's keys. */
+export interface InnerInstruction {
+  programIdIndex: number;
+  accounts: number[];
+  data: Uint8Array;
+  /** 2 for a CPI made by a top-level instruction, 3 for one made from inside that, and so on. */
+  stackHeight: number;
+}
+
+/** The CPIs made while top-level instruction `index` ran, in invocation order (only non-empty groups). */
+export interface InnerInstructions {
+  index: number;
+  instructions: InnerInstruction[];
+}
+
+/** The last return data an instruction set (sol_set_return_data). */
+export interface ReturnData {
+  programId: string;
+  data: Uint8Array;
+}
+
 export interface TxRecord {
   signature: string;
   slot: bigint;
@@ -49,15 +70,33 @@ export interface TxRecord {
   preTokenBalances: TokenBalance[];
   postTokenBalances: TokenBalance[];
   computeUnitsConsumed: bigint;
+  innerInstructions: InnerInstructions[];
+  returnData: ReturnData | null;
 }
 
+/**
+ * A simulation as the validator reports it. Fields after `logs` are null when the transaction never executed
+ * (refused before execution: blockhash, fee payer, fee).
+ */
 export interface SimulationResult {
   err: TransactionErrorJson | null;
-  logs: string[];
+  logs: string[] | null;
   unitsConsumed: bigint;
   /** Post-state of the requested accounts, in request order (null when absent). */
   accounts: (AccountState | null)[] | null;
   replacementBlockhash: { blockhash: string; lastValidBlockHeight: bigint } | null;
+  /** Static keys, then loaded writable, then loaded readonly (what inner instruction indexes refer to). */
+  accountKeys: string[];
+  fee: bigint | null;
+  preBalances: bigint[] | null;
+  postBalances: bigint[] | null;
+  preTokenBalances: TokenBalance[] | null;
+  postTokenBalances: TokenBalance[] | null;
+  loadedAddresses: { writable: string[]; readonly: string[] } | null;
+  /** Bytes of every account the transaction loaded (SIMD-0186: 64 per account plus data, program data, tables). */
+  loadedAccountsDataSize: number;
+  innerInstructions: InnerInstructions[] | null;
+  returnData: ReturnData | null;
 }
 
 export type Commitment = "processed" | "confirmed" | "finalized";
@@ -134,6 +173,34 @@ export class RpcError extends Error {
     this.code = code;
     this.data = data;
   }
+}
+
+/** The preflight simulation failed: -32002 "Transaction simulation failed: …" with the simulation as data. */
+export class PreflightFailure extends RpcError {
+  override name = "PreflightFailure";
+  readonly simulation: SimulationResult;
+  constructor(simulation: SimulationResult) {
+    // `data` is the raw simulation for in-process callers; the RPC layer answers its JSON form (simulationJson).
+    super(-32002, `Transaction simulation failed: ${transactionErrorText(simulation.err ?? "")}`, simulation);
+    this.simulation = simulation;
+  }
+}
+
+/** The validator's Display text of a TransactionError (the preflight failure message). */
+export function transactionErrorText(err: TransactionErrorJson): string {
+  if (typeof err === "object" && Array.isArray(err.InstructionError)) {
+    const [index, inner] = err.InstructionError as [number, unknown];
+    const innerText =
+      typeof inner === "object" && inner !== null && "Custom" in inner
+        ? `custom program error: 0x${Number((inner as { Custom: number }).Custom).toString(16)}`
+        : String(typeof inner === "string" ? inner : JSON.stringify(inner));
+    return `Error processing Instruction ${index}: ${innerText}`;
+  }
+  if (err === "BlockhashNotFound") return "Blockhash not found";
+  if (err === "AlreadyProcessed") return "This transaction has already been processed";
+  if (err === "AccountNotFound") return "Attempt to debit an account but found no record of a prior credit.";
+  if (err === "InsufficientFundsForFee") return "Insufficient funds for fee";
+  return typeof err === "string" ? err : JSON.stringify(err);
 }
 
 export interface ChainEvents {

@@ -1,5 +1,5 @@
 /** getTransaction's result (json, jsonParsed, base64, base58) built from the chain's TxRecord. */
-import type { TokenBalance, TxRecord } from "../types.ts";
+import type { InnerInstructions, ReturnData, SimulationResult, TokenBalance, TxRecord } from "../types.ts";
 import { encodeBase58 } from "./base58.ts";
 import { unsupportedTransactionVersion } from "./errors.ts";
 import { parseInstruction } from "./instruction-parsers.ts";
@@ -70,7 +70,7 @@ export function keyFlags(message: WireMessage, keys: string[], loadedWritable: n
   return { signer, writable };
 }
 
-function tokenBalances(balances: TokenBalance[]) {
+export function tokenBalancesJson(balances: readonly TokenBalance[]) {
   return balances.map((b) => ({
     accountIndex: b.accountIndex,
     mint: b.mint,
@@ -130,6 +130,60 @@ function parsedMessageJson(record: TxRecord, message: WireMessage): Record<strin
   return out;
 }
 
+/**
+ * The validator's UiInnerInstructions: json gives compiled instructions (key indexes, base58 data); jsonParsed
+ * decodes the programs it knows and shows the rest partially decoded (addresses, base58 data).
+ */
+export function innerInstructionsJson(groups: readonly InnerInstructions[], keys: readonly string[], parsed: boolean): unknown[] {
+  return groups.map((group) => ({
+    index: group.index,
+    instructions: group.instructions.map((ix) =>
+      parsed
+        ? parseInstruction(
+            keys[ix.programIdIndex] ?? "",
+            ix.accounts.map((i) => keys[i] ?? ""),
+            ix.data,
+            ix.stackHeight,
+          )
+        : { programIdIndex: ix.programIdIndex, accounts: ix.accounts, data: encodeBase58(ix.data), stackHeight: ix.stackHeight },
+    ),
+  }));
+}
+
+export function returnDataJson(returnData: ReturnData): Record<string, unknown> {
+  return { programId: returnData.programId, data: [Buffer.from(returnData.data).toString("base64"), "base64"] };
+}
+
+/**
+ * The validator's RpcSimulateTransactionResult (also the data of a preflight failure). Inner instructions are
+ * given only when asked for, in parsed form where the program is known; `accounts` are already encoded.
+ */
+export function simulationJson(
+  result: SimulationResult,
+  accounts: unknown[] | null,
+  withInnerInstructions: boolean,
+): Record<string, unknown> {
+  return {
+    accounts,
+    err: result.err,
+    fee: result.fee,
+    innerInstructions:
+      withInnerInstructions && result.innerInstructions
+        ? innerInstructionsJson(result.innerInstructions, result.accountKeys, true)
+        : null,
+    loadedAccountsDataSize: result.loadedAccountsDataSize,
+    loadedAddresses: result.loadedAddresses,
+    logs: result.logs,
+    postBalances: result.postBalances,
+    postTokenBalances: result.postTokenBalances && tokenBalancesJson(result.postTokenBalances),
+    preBalances: result.preBalances,
+    preTokenBalances: result.preTokenBalances && tokenBalancesJson(result.preTokenBalances),
+    replacementBlockhash: result.replacementBlockhash,
+    returnData: result.returnData && returnDataJson(result.returnData),
+    unitsConsumed: result.unitsConsumed,
+  };
+}
+
 function metaJson(record: TxRecord, parsed: boolean): Record<string, unknown> {
   const meta: Record<string, unknown> = {
     err: record.err,
@@ -137,13 +191,15 @@ function metaJson(record: TxRecord, parsed: boolean): Record<string, unknown> {
     fee: record.fee,
     preBalances: record.preBalances,
     postBalances: record.postBalances,
-    innerInstructions: [],
+    innerInstructions: innerInstructionsJson(record.innerInstructions, record.accountKeys, parsed),
     logMessages: record.logMessages,
-    preTokenBalances: tokenBalances(record.preTokenBalances),
-    postTokenBalances: tokenBalances(record.postTokenBalances),
+    preTokenBalances: tokenBalancesJson(record.preTokenBalances),
+    postTokenBalances: tokenBalancesJson(record.postTokenBalances),
     rewards: [],
     computeUnitsConsumed: record.computeUnitsConsumed,
   };
+  // present only when an instruction set return data, as the validator does
+  if (record.returnData) meta.returnData = returnDataJson(record.returnData);
   // jsonParsed folds loaded addresses into accountKeys and leaves loadedAddresses out, as the validator does
   if (!parsed) meta.loadedAddresses = { writable: record.loadedAddresses.writable, readonly: record.loadedAddresses.readonly };
   return meta;

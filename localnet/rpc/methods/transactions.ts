@@ -1,5 +1,5 @@
 /** Transactions: send, simulate, statuses, history, airdrops. */
-import type { ChainApi, SignatureStatus } from "../../types.ts";
+import { PreflightFailure, RpcError, type ChainApi, type SignatureStatus } from "../../types.ts";
 import { decodeBase58 } from "../base58.ts";
 import { accountEncodingConfig, checkEncodable, uiAccount } from "../encoding.ts";
 import { invalidParams } from "../errors.ts";
@@ -18,7 +18,7 @@ import {
   u64Param,
   usizeParam,
 } from "../params.ts";
-import { decodeRecord, transactionResult, type TransactionEncoding } from "../transaction-json.ts";
+import { decodeRecord, simulationJson, transactionResult, type TransactionEncoding } from "../transaction-json.ts";
 import { withContext, type MethodHandler } from "./context.ts";
 
 const PACKET_DATA_SIZE = 1232;
@@ -60,7 +60,12 @@ const sendTransaction: MethodHandler = (params, { chain }) => {
   const skipPreflight = boolParam(config.skipPreflight, "skipPreflight", false);
   checkContext(chain, { commitment: config.preflightCommitment, minContextSlot: config.minContextSlot });
   if (config.maxRetries !== undefined && config.maxRetries !== null) usizeParam(config.maxRetries, "maxRetries");
-  return chain.sendTransaction(raw, { skipPreflight });
+  try {
+    return chain.sendTransaction(raw, { skipPreflight });
+  } catch (err) {
+    if (!(err instanceof PreflightFailure)) throw err;
+    throw new RpcError(err.code, err.message, simulationJson(err.simulation, null, false));
+  }
 };
 
 const simulateTransaction: MethodHandler = (params, { chain }) => {
@@ -72,8 +77,7 @@ const simulateTransaction: MethodHandler = (params, { chain }) => {
   const sigVerify = boolParam(config.sigVerify, "sigVerify", false);
   const replaceRecentBlockhash = boolParam(config.replaceRecentBlockhash, "replaceRecentBlockhash", false);
   if (sigVerify && replaceRecentBlockhash) throw invalidParams("sigVerify may not be used with replaceRecentBlockhash");
-  // validated, but the chain records no inner instructions: the result carries null either way
-  boolParam(config.innerInstructions, "innerInstructions", false);
+  const innerInstructions = boolParam(config.innerInstructions, "innerInstructions", false);
   let addresses: string[] | null = null;
   let accountEncoding = accountEncodingConfig({}, "base64");
   if (config.accounts !== undefined && config.accounts !== null) {
@@ -95,15 +99,7 @@ const simulateTransaction: MethodHandler = (params, { chain }) => {
       checkEncodable(a, accountEncoding);
       return uiAccount(chain, a, accountEncoding);
     }) ?? null;
-  return withContext(slot, {
-    err: result.err,
-    logs: result.logs,
-    accounts,
-    unitsConsumed: result.unitsConsumed,
-    returnData: null,
-    innerInstructions: null,
-    replacementBlockhash: result.replacementBlockhash,
-  });
+  return withContext(slot, simulationJson(result, accounts, innerInstructions));
 };
 
 function statusJson(status: SignatureStatus) {
