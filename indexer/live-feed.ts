@@ -5,16 +5,20 @@
  *  - a socket that stays open but shows no slot progress for `stallTimeoutMs` (a stalled node, a proxy that
  *    stopped forwarding, a server that accepted and never answered) is terminated and replaced;
  *  - every replacement counts as a reconnect and, once both subscriptions are confirmed, `onSubscribed`
- *    runs with `reconnect: true` so the caller can heal the gap with a resync (there is no replay).
+ *    runs with `reconnect: true` and `resumed: false` so the caller can heal the gap with a resync (a
+ *    websocket has no replay).
+ * It is one of the two live sources (./live/source.ts); the stall watchdog is shared (./live/liveness.ts).
  */
 import WebSocket from "ws";
 import type { Logger } from "pino";
 import type { Commitment } from "../src/config.ts";
 import { describeError } from "../src/errors.ts";
 import type { Backoff } from "../src/retry.ts";
+import { createLiveness } from "./live/liveness.ts";
+import type { LiveSource, LiveSourceEvents } from "./live/source.ts";
 import type { AccountRead, ProgramAccountsFilter } from "./rpc-client.ts";
 
-export interface LiveFeedOptions {
+export interface LiveFeedOptions extends LiveSourceEvents {
   wsUrl: string;
   programId: string;
   commitment: Commitment;
@@ -24,21 +28,9 @@ export interface LiveFeedOptions {
   stallTimeoutMs: number;
   handshakeTimeoutMs: number;
   backoff: Backoff;
-  onAccount(read: AccountRead): void;
-  onSlot(slot: bigint): void;
-  /** Both subscriptions are confirmed on a new socket. `reconnect` is false only for the very first one. */
-  onSubscribed(info: { reconnect: boolean }): void;
-  /** A socket was given up (closed, errored, stalled); a reconnect follows. */
-  onReconnect(reason: string): void;
 }
 
-export interface LiveFeed {
-  start(): void;
-  stop(): Promise<void>;
-  /** Replaces the socket now (operators and tests); counts as a reconnect. */
-  restart(reason: string): void;
-  readonly subscribed: boolean;
-}
+export type LiveFeed = LiveSource;
 
 const PROGRAM_SUBSCRIBE_ID = 1;
 const SLOT_SUBSCRIBE_ID = 2;
@@ -126,35 +118,6 @@ function openSocket(o: LiveFeedOptions, on: SocketEvents): { ws: WebSocket; clos
   return { ws, closed };
 }
 
-/** Liveness across sockets: slot progress (the highest slot ever seen), the stall bound, and the failure count. */
-function createLiveness(o: Pick<LiveFeedOptions, "stallTimeoutMs" | "backoff">) {
-  let highestSlot = -1n;
-  let lastProgressAt = 0;
-  let failures = 0;
-  return {
-    /** A new socket: the stall bound starts now, as a server that accepts and then says nothing is dead. */
-    opened() {
-      lastProgressAt = Date.now();
-    },
-    /** Whether `slot` is progress; progress on a subscribed socket means it recovered: the backoff starts over. */
-    progress(slot: bigint, subscribed: boolean): boolean {
-      if (slot <= highestSlot) return false;
-      highestSlot = slot;
-      lastProgressAt = Date.now();
-      if (subscribed) failures = 0;
-      return true;
-    },
-    stalled: () => Date.now() - lastProgressAt > o.stallTimeoutMs,
-    /** How often the watchdog asks: a few times per stall bound. */
-    checkEveryMs: Math.max(50, Math.min(1000, Math.floor(o.stallTimeoutMs / 4))),
-    /** Counts a lost socket; returns the failures in a row and the wait before the next socket. */
-    failed() {
-      failures++;
-      return { failures, delayMs: o.backoff.delay(failures) };
-    },
-  };
-}
-
 /** The feed: one socket at a time, replaced with backoff when it is lost or stalls. */
 export function createLiveFeed(o: LiveFeedOptions): LiveFeed {
   const liveness = createLiveness(o);
@@ -190,7 +153,7 @@ export function createLiveFeed(o: LiveFeedOptions): LiveFeed {
       const reconnect = everSubscribed;
       everSubscribed = true;
       o.logger.info({ reconnect }, "live feed subscribed");
-      o.onSubscribed({ reconnect });
+      o.onSubscribed({ reconnect, resumed: false });
     },
     slot(ws, slot) {
       if (ws === socket && liveness.progress(slot, subscribed)) o.onSlot(slot);
@@ -210,6 +173,7 @@ export function createLiveFeed(o: LiveFeedOptions): LiveFeed {
   }
 
   return {
+    kind: "websocket",
     start() {
       if (!stopped) return;
       stopped = false;

@@ -1,7 +1,9 @@
 /** Assembles the local chain: chain core + staking program model + JSON-RPC/websocket facade (+ demo seed). */
+import { PublicKey, type Keypair } from "@solana/web3.js";
 import type { Logger } from "../src/log.ts";
 import { createChain, type Chain } from "./chain.ts";
 import { demoKeypair } from "./demo-keys.ts";
+import { createGeyserServer, type GeyserServer } from "./grpc/server.ts";
 import { createJupiterGuardModel, startJupiterDouble, type JupiterDouble } from "./jupiter-double.ts";
 import { createRpcServer, type RpcServer } from "./rpc/index.ts";
 import type { WebhookConfig } from "./rpc/webhook-sender.ts";
@@ -21,7 +23,14 @@ export interface LocalnetOptions {
   finalizedLag?: number;
   programId: string;
   seedDemo: boolean;
+  /** The operator's pool admin and payTo for the demo seed (see SeedDemoOptions); default the demo wallets. */
+  seedAdmin?: Keypair;
+  seedPayTo?: string;
   stateDir: string;
+  /** Yellowstone gRPC (geyser.Geyser) on this port (0: a free one); absent: no gRPC server. */
+  grpcPort?: number;
+  /** Slots of updates the gRPC server holds for fromSlot replay (default 3,000). */
+  grpcReplaySlots?: number;
   /** Helius-style deliveries for transactions touching `programId`. */
   webhook?: Omit<WebhookConfig, "programId">;
   /** A Jupiter quote/swap double trading the demo mints with the demo liquidity wallet (needs seedDemo). */
@@ -33,6 +42,9 @@ export interface Localnet {
   chain: Chain;
   httpUrl: string;
   wsUrl: string;
+  /** The Yellowstone gRPC endpoint, when grpcPort was given. */
+  grpcUrl: string | null;
+  grpc: GeyserServer | null;
   seed: DemoSeed | null;
   jupiter: JupiterDouble | null;
   /** The JSON-RPC/websocket facade (tests read its subscription count and webhook sender). */
@@ -56,8 +68,14 @@ export async function startLocalnet(o: LocalnetOptions): Promise<Localnet> {
       : {}),
   });
   let jupiter: JupiterDouble | null = null;
+  let grpc: GeyserServer | null = null;
   try {
-    const seed = o.seedDemo ? await seedDemo(chain, { programId: o.programId, stateDir: o.stateDir }) : null;
+    const seed = o.seedDemo ? await seedDemo(chain, {
+          programId: o.programId,
+          stateDir: o.stateDir,
+          ...(o.seedAdmin ? { admin: o.seedAdmin } : {}),
+          ...(o.seedPayTo ? { payTo: new PublicKey(o.seedPayTo) } : {}),
+        }) : null;
     if (seed) chain.settle();
     if (o.jupiter) {
       if (!seed) throw new Error("the Jupiter double trades the demo mints: it needs seedDemo");
@@ -78,21 +96,30 @@ export async function startLocalnet(o: LocalnetOptions): Promise<Localnet> {
       httpPort: o.rpcPort,
       wsPort: o.wsPort ?? (o.rpcPort === 0 ? 0 : o.rpcPort + 1),
     });
+    let grpcUrl: string | null = null;
+    if (o.grpcPort !== undefined) {
+      grpc = createGeyserServer({ chain, logger: o.logger, ...(o.grpcReplaySlots !== undefined ? { replaySlots: o.grpcReplaySlots } : {}) });
+      grpcUrl = (await grpc.listen(o.host, o.grpcPort)).url;
+    }
     return {
       chain,
       httpUrl,
       wsUrl,
+      grpcUrl,
+      grpc,
       seed,
       jupiter,
       rpcServer: server,
       async close() {
         await jupiter?.close();
+        await grpc?.close();
         await server.close();
         chain.close();
       },
     };
   } catch (err) {
     await jupiter?.close().catch(() => undefined);
+    await grpc?.close().catch(() => undefined);
     await server.close().catch(() => undefined);
     chain.close();
     throw err;

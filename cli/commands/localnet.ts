@@ -13,6 +13,7 @@ Options:
   --seed-demo   create the KAMIYO and USDC mints, the pool and stakers in every tier (keypairs are
                 written to LOCALNET_STATE_DIR/wallets)
   --port N      JSON-RPC HTTP port (default LOCALNET_RPC_PORT, 8899); websockets listen on N+1
+  --grpc-port N Yellowstone gRPC port (default LOCALNET_GRPC_PORT, 10000)
   --slot-ms N   milliseconds per slot (default LOCALNET_SLOT_MS, 400)
   --jupiter     with --seed-demo: serve a Jupiter Swap API v1 double at JUPITER_API_URL's port that swaps
                 USDC and KAMIYO with the demo liquidity wallet
@@ -21,6 +22,7 @@ Options:
   options: {
     "seed-demo": { type: "boolean" },
     port: { type: "string" },
+    "grpc-port": { type: "string" },
     "slot-ms": { type: "string" },
     jupiter: { type: "boolean" },
     "kamiyo-price": { type: "string" },
@@ -55,6 +57,7 @@ Options:
     const net = await startLocalnet({
       host: config.localnet.host,
       rpcPort: int("port", config.localnet.rpcPort, 0, 65534),
+      grpcPort: int("grpc-port", config.localnet.grpcPort, 0, 65535),
       slotMs: int("slot-ms", config.localnet.slotMs, 1, 10_000),
       programId: config.solana.programId,
       seedDemo: args.values["seed-demo"] === true,
@@ -63,7 +66,7 @@ Options:
       ...(jupiter ? { jupiter } : {}),
       logger,
     });
-    ctx.stdout.write(`local chain (devnet-compatible) at ${net.httpUrl} (websocket ${net.wsUrl})\n`);
+    ctx.stdout.write(`local chain (devnet-compatible) at ${net.httpUrl} (websocket ${net.wsUrl}, Yellowstone gRPC ${net.grpcUrl})\n`);
     ctx.stdout.write(`staking program ${config.solana.programId}\n`);
     if (net.jupiter) ctx.stdout.write(`Jupiter double at ${net.jupiter.url}/swap/v1\n`);
     if (net.seed) {

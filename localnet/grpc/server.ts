@@ -14,6 +14,7 @@ import * as grpc from "@grpc/grpc-js";
 import type { Logger } from "pino";
 import { COMMITMENT_RANK } from "../ledger.ts";
 import { decodeBase58 } from "../rpc/base58.ts";
+import { changeIndex } from "../rpc/change-index.ts";
 import type { AccountChange, AccountState, ChainApi, Commitment, CommitmentAdvance, SlotInfo } from "../types.ts";
 import { accountMatches, FilterError, parseAccountsFilter, type AccountsMatcher, type RawAccountsFilter } from "./filters.ts";
 import { COMMITMENT_CODE, COMMITMENT_LEVELS, geyserService } from "./proto.ts";
@@ -92,6 +93,8 @@ export function createGeyserServer(o: GeyserServerOptions): GeyserServer {
   ) as Record<Commitment, ReplayLog<Update>>;
   const subscribers = new Set<Subscriber>();
   let writeVersion = 0n;
+  // getProgramAccountsV2's changedSinceSlot then knows every change since the gRPC server started.
+  changeIndex(chain);
 
   /** The wire form of one update for one subscriber, or null when no filter of it matches. */
   function message(sub: Subscriber, u: Update): unknown {
@@ -172,11 +175,13 @@ export function createGeyserServer(o: GeyserServerOptions): GeyserServer {
   const authorized = (metadata: grpc.Metadata) => o.token === undefined || metadata.get("x-token")[0] === o.token;
   const unauthenticated = { code: grpc.status.UNAUTHENTICATED, details: "No valid auth token" };
 
-  /** Applies one request to a subscriber: new filters (replacing the old ones), and a pong for a ping. */
-  function configure(sub: Subscriber, req: RawRequest, first: boolean): void {
-    if (req.ping) sub.call.write({ filters: [], pong: { id: req.ping.id ?? 0 }, createdAt: now() });
-    const onlyPing = req.ping && !req.accounts && !req.slots && req.commitment === undefined;
-    if (onlyPing && !first) return;
+  /** Applies one request to a subscriber: new filters (replacing the old ones), or a pong for a ping. */
+  function configure(sub: Subscriber, req: RawRequest): void {
+    // As the Geyser plugin: a request carrying a ping is answered with a pong and changes no filter.
+    if (req.ping) {
+      sub.call.write({ filters: [], pong: { id: req.ping.id ?? 0 }, createdAt: now() });
+      return;
+    }
     sub.level = levelParam(req.commitment, "processed");
     sub.accounts = Object.entries(req.accounts ?? {}).map(([name, f]) => parseAccountsFilter(name, f));
     sub.slotFilters = Object.entries(req.slots ?? {}).map(([name, f]) => ({ name, byCommitment: f.filterByCommitment ?? false }));
@@ -204,13 +209,11 @@ export function createGeyserServer(o: GeyserServerOptions): GeyserServer {
         return;
       }
       const sub: Subscriber = { call, level: "processed", accounts: [], slotFilters: [], live: false };
-      let first = true;
       subscribers.add(sub);
       const drop = () => subscribers.delete(sub);
       call.on("data", (req: RawRequest) => {
         try {
-          configure(sub, req, first);
-          first = false;
+          configure(sub, req);
         } catch (err) {
           drop();
           const code = (err as { code?: number }).code ?? grpc.status.INVALID_ARGUMENT;

@@ -1,4 +1,7 @@
-/** Account reads: getAccountInfo, getMultipleAccounts, getProgramAccounts, getBalance, getTokenAccountBalance, rent. */
+/**
+ * Account reads: getAccountInfo, getMultipleAccounts, getProgramAccounts, Helius's getProgramAccountsV2 (pages by
+ * pubkey, changedSinceSlot), getBalance, getTokenAccountBalance, rent.
+ */
 import type { KeyedAccount } from "../../types.ts";
 import {
   accountEncodingConfig,
@@ -9,7 +12,8 @@ import {
 } from "../encoding.ts";
 import { invalidParams } from "../errors.ts";
 import { matchesFilters, parseFilters, type AccountFilter } from "../filters.ts";
-import { boolParam, checkContext, configParam, describe, pubkeyParam, requireCount, usizeParam } from "../params.ts";
+import { changeIndex } from "../change-index.ts";
+import { boolParam, checkContext, configParam, describe, optionalU64, pubkeyParam, requireCount, usizeParam } from "../params.ts";
 import { readTokenAccount, mintDecimals, uiTokenAmount } from "../token-accounts.ts";
 import { StreamedResult, withContext, API_VERSION, type MethodContext, type MethodHandler } from "./context.ts";
 
@@ -93,6 +97,7 @@ const getProgramAccounts: MethodHandler = (params, ctx) => {
   const encoding = accountEncodingConfig(config, "binary");
   const filters = parseFilters(config.filters);
   const contextSlot = boolParam(config.withContext, "withContext", false) ? chain.slot(level) : null;
+  changeIndex(chain);
   const accounts = chain.getProgramAccounts(programId, level)[Symbol.iterator]();
   if (encoding.encoding === "binary" || encoding.encoding === "base58") {
     const matches: KeyedAccount[] = [];
@@ -106,6 +111,51 @@ const getProgramAccounts: MethodHandler = (params, ctx) => {
   }
   const source = resume(accounts.next(), accounts);
   return new StreamedResult(programAccountChunks(ctx, source, filters, encoding, contextSlot));
+};
+
+export const MAX_V2_LIMIT = 10_000;
+
+/**
+ * Helius's getProgramAccountsV2: getProgramAccounts in pages of `limit` (1..10,000, default 1,000) accounts
+ * ordered by pubkey, `paginationKey` the last pubkey of the previous page (null after the last page), and
+ * `changedSinceSlot`: only accounts changed at or after that slot (closed accounts are not returned, as on
+ * Helius). Result `{accounts, paginationKey, totalResults}`, inside `{context, value}` with withContext.
+ */
+const getProgramAccountsV2: MethodHandler = (params, { chain }) => {
+  requireCount(params, 1, 2);
+  const programId = pubkeyParam(params[0], "program id");
+  const config = configParam(params[1]);
+  const level = checkContext(chain, config);
+  const encoding = accountEncodingConfig(config, "base64");
+  const filters = parseFilters(config.filters);
+  const limit = config.limit === undefined ? 1_000 : usizeParam(config.limit, "limit");
+  if (limit < 1 || limit > MAX_V2_LIMIT) throw invalidParams(`Invalid params: limit must be between 1 and ${MAX_V2_LIMIT}`);
+  if (config.paginationKey !== undefined && config.paginationKey !== null && typeof config.paginationKey !== "string") {
+    throw invalidParams(`Invalid params: paginationKey: invalid type: ${describe(config.paginationKey)}, expected a string`);
+  }
+  const after = typeof config.paginationKey === "string" ? pubkeyParam(config.paginationKey, "paginationKey") : null;
+  const changedSince = optionalU64(config.changedSinceSlot, "changedSinceSlot");
+  const slot = chain.slot(level);
+  const index = changeIndex(chain);
+  let candidates: Iterable<{ pubkey: string; account: ReturnType<typeof chain.getAccount> }>;
+  if (changedSince !== undefined && changedSince >= index.since) {
+    candidates = index.changedSince(changedSince).map((pubkey) => ({ pubkey, account: chain.getAccount(pubkey, level) }));
+  } else candidates = chain.getProgramAccounts(programId, level);
+  const matches: KeyedAccount[] = [];
+  for (const { pubkey, account } of candidates) {
+    if (!account || account.lamports === 0n || account.owner !== programId || !matchesFilters(account.data, filters)) continue;
+    if (after !== null && pubkey <= after) continue;
+    matches.push({ pubkey, account });
+  }
+  matches.sort((a, b) => (a.pubkey < b.pubkey ? -1 : a.pubkey > b.pubkey ? 1 : 0));
+  const page = matches.slice(0, limit);
+  for (const m of page) checkEncodable(m.account, encoding);
+  const value = {
+    accounts: page.map((m) => ({ pubkey: m.pubkey, account: uiAccount(chain, m.account, encoding) })),
+    paginationKey: matches.length > limit ? page[page.length - 1]!.pubkey : null,
+    totalResults: matches.length,
+  };
+  return boolParam(config.withContext, "withContext", false) ? withContext(slot, value) : value;
 };
 
 const getBalance: MethodHandler = (params, { chain }) => {
@@ -140,6 +190,7 @@ export const accountMethods: Record<string, MethodHandler> = {
   getAccountInfo,
   getMultipleAccounts,
   getProgramAccounts,
+  getProgramAccountsV2,
   getBalance,
   getTokenAccountBalance,
   getMinimumBalanceForRentExemption,
