@@ -61,6 +61,8 @@ export interface HarnessOptions {
   waitForTiers?: boolean;
   /** Fill `stakes` with the real indexer following the chain, instead of seeding the demo stakes through its write path. */
   indexer?: boolean;
+  /** Without `indexer`, the harness sends the indexer's heartbeat in its place (default true; false: the test runs its own indexer). */
+  heartbeat?: boolean;
 }
 
 async function rpc<T>(url: string, method: string, params: unknown[]): Promise<T> {
@@ -103,8 +105,10 @@ export async function startPaywallHarness(options: HarnessOptions = {}): Promise
       );
     } else {
       // No indexer here: the harness stands in for it, proof of life included (the tier cache needs it).
-      const heartbeat = startHeartbeat(schema.db, seed.pool, 200);
-      cleanups.push(async () => heartbeat.stop());
+      if (options.heartbeat ?? true) {
+        const heartbeat = startHeartbeat(schema.db, seed.pool, 200);
+        cleanups.push(async () => heartbeat.stop());
+      }
       const stakers = seed.wallets.filter((w) => w.staked > 0n);
       await seeder.put(
         ...stakers.map((w) => ({
