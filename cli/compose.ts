@@ -15,7 +15,12 @@ import { createRevenuePlugin } from "../api/revenue/plugin.ts";
 import { listen, type ListeningServer } from "../api/server.ts";
 import { createIndexer, createIndexerApi, type Indexer, type IndexerOptions } from "../indexer/index.ts";
 import { createJobsPlugin, createJobsRuntimeFromConfig, createPipelineQueue, createRedis, type JobsRuntime } from "../jobs/index.ts";
-import type { Config } from "../src/config.ts";
+import { nextScheduledRun } from "../jobs/metrics.ts";
+import { describedBy, JOBS_OPERATIONS, paidOperations, REVENUE_OPERATIONS } from "../api/openapi/operations.ts";
+import { Keypair } from "@solana/web3.js";
+import { createRateLimits, type RateLimits } from "../api/rate-limit.ts";
+import { ConfigError, PUBLICLY_KNOWN_KEYS, type Config } from "../src/config.ts";
+import { KeypairFileError, readKeypairFile } from "../src/solana/keypair-file.ts";
 import { createDatabase, type DatabaseHandle } from "../src/db/database.ts";
 import { ensureDatabase, migrateToLatest } from "../src/db/migrate.ts";
 import { createTierTableRepository } from "../src/db/repositories/tier-table.ts";
@@ -59,13 +64,66 @@ export interface CompositionState {
   indexer: Indexer | null;
   paywall: PaywallPlugin | null;
   jobs: JobsRuntime | null;
+  /** The pipeline queue the API reads (the worker's, or a queue handle of its own); for the admin page. */
+  pipelineQueue: Queue | null;
   api: ListeningServer | null;
 }
 
 export function createCompositionState(config: Config): CompositionState {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
-  return { config, registry, plugins: [], indexerWsUrl: null, database: null, indexer: null, paywall: null, jobs: null, api: null };
+  return { config, registry, plugins: [], indexerWsUrl: null, database: null, indexer: null, paywall: null, jobs: null, pipelineQueue: null, api: null };
+}
+
+/**
+ * What each role needs beyond what every process needs (src/config.ts), checked before any connection is
+ * opened: one ConfigError naming the variable. Outside localnet a keypair file whose public key is one of the
+ * demo wallets (secret keys anyone can derive) is refused by value.
+ *   api     X402_FACILITATOR_KEYPAIR unless X402_FACILITATOR_URL is set (and the paywall is on)
+ *   worker  ADMIN_KEYPAIR_PATH and JUPITER_API_URL
+ */
+export function validate(config: Config, roles: readonly Role[]): void {
+  const local = config.cluster === "localnet";
+  const required = <T>(name: string, value: T | undefined, by: string): T => {
+    if (value !== undefined) return value;
+    throw new ConfigError(`${name}: required by ${by}${local ? "" : ` when KAMIYO_CLUSTER is ${config.cluster}`}`);
+  };
+  const keypair = (name: string, path: string, label: string) => {
+    // On the local chain the files are written by its demo seed, after this check.
+    if (local) return;
+    let secret: Uint8Array;
+    try {
+      secret = readKeypairFile(path, label);
+    } catch (err) {
+      if (err instanceof KeypairFileError) throw new ConfigError(`${name}: ${err.message}`);
+      throw err;
+    }
+    let publicKey: string;
+    try {
+      publicKey = Keypair.fromSecretKey(secret).publicKey.toBase58();
+    } catch {
+      throw new ConfigError(`${name}: ${label} ${path}: not a valid ed25519 keypair`);
+    }
+    const demo = PUBLICLY_KNOWN_KEYS.get(publicKey);
+    if (demo !== undefined) {
+      throw new ConfigError(`${name}: ${path} holds the local chain's demo ${demo} key (${publicKey}), whose secret key is public; use a key of your own`);
+    }
+  };
+  if (roles.includes("api") && config.features.paywall && config.x402.facilitatorUrl === undefined) {
+    const path = required("X402_FACILITATOR_KEYPAIR", config.x402.facilitatorKeypairPath, "the api role unless X402_FACILITATOR_URL is set");
+    keypair("X402_FACILITATOR_KEYPAIR", path, "facilitator keypair");
+  }
+  if (roles.includes("worker")) {
+    const path = required("ADMIN_KEYPAIR_PATH", config.jobs.adminKeypairPath, "the worker");
+    required("JUPITER_API_URL", config.jobs.jupiterApiUrl, "the worker");
+    keypair("ADMIN_KEYPAIR_PATH", path, "admin keypair");
+  }
+}
+
+/** One line for people: which facilitator settles payments (kind and where, no credentials). */
+export function describeFacilitator(state: CompositionState): string {
+  if (!state.config.features.paywall) return "paywall off (API_PAYWALL=false)";
+  return state.paywall ? `facilitator: ${state.paywall.status().facilitator}` : "paywall not running";
 }
 
 const need = <T>(value: T | null, what: string): T => {
@@ -79,8 +137,10 @@ export function composeServices(state: CompositionState, o: CompositionOptions):
   const has = (role: Role) => o.roles.includes(role);
   const services: Service[] = [databaseService(state, o, log)];
   if (has("indexer")) services.push(indexerService(state, o, log));
-  if (has("api")) services.push(paywallService(state, o, log));
-  if (has("worker") || has("api")) services.push(jobsService(state, o, log));
+  const features = state.config.features;
+  if (has("api") && features.paywall) services.push(paywallService(state, o, log));
+  if (has("api") && features.revenueReports) services.push(revenueService(state));
+  if (has("worker") || (has("api") && (features.queueUi || features.dashboard))) services.push(jobsService(state, o, log));
   if (has("api")) services.push(apiService(state, o, log));
   return services;
 }
@@ -178,12 +238,25 @@ function paywallService(state: CompositionState, o: CompositionOptions, log: Log
         throw err;
       }
       // The revenue reports read the ledger the paywall writes; they are mounted beside it.
-      state.plugins.push(plugin, createRevenuePlugin({ db: db.db, adminKey: state.config.adminApiKey }));
+      state.plugins.push(describedBy(plugin, paidOperations(state.config)));
     },
     async stop() {
       await state.paywall?.close();
       state.paywall = null;
     },
+  };
+}
+
+/** The revenue reports read the ledger the paywall writes (any replica's); API_REVENUE_REPORTS. */
+function revenueService(state: CompositionState): Service {
+  return {
+    name: "revenue reports",
+    start() {
+      const db = need(state.database, "the database");
+      state.plugins.push(describedBy(createRevenuePlugin({ db: db.db, adminKey: state.config.adminApiKey }), REVENUE_OPERATIONS));
+      return Promise.resolve();
+    },
+    stop: () => Promise.resolve(),
   };
 }
 
@@ -207,10 +280,14 @@ function jobsService(state: CompositionState, o: CompositionOptions, log: LogFor
         queue = uiQueue.queue;
       }
       if (o.roles.includes("api")) {
-        state.plugins.push(createJobsPlugin({ db: db.db, adminKey: state.config.adminApiKey, queue, logger: log("jobs-ui") }));
+        const { queueUi, dashboard } = state.config.features;
+        const operations = JOBS_OPERATIONS.filter((op) => (op.path === "/admin/queues" ? queueUi : dashboard));
+        state.plugins.push(describedBy(createJobsPlugin({ db: db.db, adminKey: state.config.adminApiKey, queue, logger: log("jobs-ui"), queueUi, dashboard }), operations));
       }
+      state.pipelineQueue = queue;
     },
     async stop() {
+      state.pipelineQueue = null;
       await state.jobs?.close(10_000);
       state.jobs = null;
       if (uiQueue) {
@@ -223,23 +300,43 @@ function jobsService(state: CompositionState, o: CompositionOptions, log: LogFor
 }
 
 function apiService(state: CompositionState, o: CompositionOptions, log: LogFor): Service {
+  let limits: RateLimits | null = null;
   return {
     name: "api",
     async start() {
       const db = need(state.database, "the database");
+      const { config } = state;
+      limits = createRateLimits({
+        redisUrl: config.redisUrl,
+        prefix: o.jobsPrefix ?? config.jobs.queuePrefix,
+        adminPerMinute: config.http.rateLimits.adminPerMinute,
+        quotesPerMinute: config.features.paywall ? config.http.rateLimits.quotesPerMinute : 0,
+        paidRoutes: config.x402.routes.map((r) => `${r.method} ${r.path}`),
+        logger: log("api"),
+      });
       const app = createApp({
+        guards: [limits],
         config: state.config,
         db: db.db,
         logger: log("api"),
         metrics: state.registry,
         indexerApi: createIndexerApi({ config: state.config, db: db.db, logger: log("indexer-api") }),
         plugins: state.plugins,
+        nextPipelineRun: async () => (state.pipelineQueue ? nextScheduledRun(state.pipelineQueue) : null),
       });
-      state.api = await listen(app, { port: o.apiPort ?? state.config.port, host: o.apiHost ?? "127.0.0.1" });
+      try {
+        state.api = await listen(app, { port: o.apiPort ?? state.config.port, host: o.apiHost ?? "127.0.0.1" });
+      } catch (err) {
+        await limits.close();
+        limits = null;
+        throw err;
+      }
     },
     async stop() {
       await state.api?.close();
       state.api = null;
+      await limits?.close();
+      limits = null;
     },
   };
 }

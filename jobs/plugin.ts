@@ -4,8 +4,11 @@
  * with the key as password so a browser can open the queue UI).
  *
  * bull-board itself has no auth and its API accepts add, edit, retry, clean and obliterate on a writable
- * queue. That is allowed on purpose: a job carries only a run id, and the run row's state machine plus the
- * stored transactions decide what happens, so no retry, edit or re-add can spend twice.
+ * queue. No retry, edit or re-add can spend twice (a job carries only a run id; the run row's state machine
+ * and the stored transactions decide), but removing or re-timing the daily scheduler, or obliterating,
+ * emptying or cleaning the queue, would silently stop the money. So its handler hooks refuse those, adding
+ * jobs and editing job data (see REFUSED_UI_ROUTES); retry and promote stay. Every write through the UI is
+ * logged with who made it and what it was.
  */
 import { createBullBoard } from "@bull-board/api";
 import { BullMQAdapter } from "@bull-board/api/bullMQAdapter";
@@ -13,7 +16,8 @@ import { ExpressAdapter } from "@bull-board/express";
 import type { Queue } from "bullmq";
 import type { Express, RequestHandler } from "express";
 import type { Kysely } from "kysely";
-import { adminAuth } from "../api/admin-auth.ts";
+import type { BeforeHookResult, HookContext } from "@bull-board/api/typings/app";
+import { adminActor, adminAuth } from "../api/admin-auth.ts";
 import type { Database } from "../src/db/schema.ts";
 import type { Logger } from "../src/log.ts";
 import { dashboardMetrics } from "./dashboard.ts";
@@ -29,26 +33,64 @@ export interface JobsPluginDeps {
   logger?: Logger;
   /** The dashboard's clock (its window is the 30 days before now). */
   now?: () => Date;
+  /** Mount the queue UI (default true) and the dashboard (default true): API_QUEUE_UI, API_DASHBOARD. */
+  queueUi?: boolean;
+  dashboard?: boolean;
+}
+
+/** bull-board API routes (method route) the UI may not use: each could stop the pipeline or change what a job is. */
+export const REFUSED_UI_ROUTES: ReadonlyMap<string, string> = new Map([
+  ["put /api/queues/:queueName/job-schedulers/:schedulerId/remove", "removing the pipeline's scheduler"],
+  ["patch /api/queues/:queueName/job-schedulers/:schedulerId", "editing the pipeline's scheduler"],
+  ["put /api/queues/:queueName/obliterate", "obliterating the queue"],
+  ["put /api/queues/:queueName/empty", "emptying the queue"],
+  ["put /api/queues/:queueName/clean/:queueStatus", "cleaning the queue"],
+  ["put /api/queues/:queueName/:jobId/clean", "removing a job"],
+  ["put /api/queues/:queueName/:jobId/remove-unprocessed-children", "removing jobs"],
+  ["post /api/queues/:queueName/add", "adding jobs"],
+  ["patch /api/queues/:queueName/:jobId/update-data", "editing job data"],
+]);
+
+const WRITE_METHODS = new Set(["POST", "PUT", "PATCH", "DELETE"]);
+
+function refuseStoppingTheMoney(logger: Logger | undefined) {
+  return (ctx: HookContext): BeforeHookResult => {
+    const what = REFUSED_UI_ROUTES.get(`${ctx.method.toLowerCase()} ${ctx.route}`);
+    if (what === undefined) return;
+    logger?.warn({ route: ctx.route, method: ctx.method, params: ctx.request.params }, `queue UI refused ${what}`);
+    return { allow: false, status: 403, message: `${what} is not allowed from the queue UI: it would stop or change the revenue pipeline` };
+  };
 }
 
 export function createJobsPlugin(deps: JobsPluginDeps): (app: Express) => void {
   return (app) => {
     const auth = adminAuth({ key: deps.adminKey, realm: "kamiyo-stake jobs" });
+    if (deps.dashboard !== false) {
+      app.get(DASHBOARD_PATH, auth, async (_req, res, next) => {
+        try {
+          res.json(await dashboardMetrics(deps.db, deps.now?.() ?? new Date()));
+        } catch (err) {
+          next(err);
+        }
+      });
+    }
+    if (deps.queueUi === false) return;
     const serverAdapter = new ExpressAdapter();
     serverAdapter.setBasePath(QUEUES_PATH);
     createBullBoard({
       queues: [new BullMQAdapter(deps.queue, { description: "daily revenue -> KAMIYO buyback -> reward vault" })],
       serverAdapter,
-      options: { uiConfig: { boardTitle: "kamiyo-stake jobs" } },
+      options: { uiConfig: { boardTitle: "kamiyo-stake jobs", miscLinks: [{ text: "Dashboard", url: "/admin" }, { text: "API docs", url: "/docs" }] }, handlerHooks: { before: refuseStoppingTheMoney(deps.logger) } },
     });
-    app.use(QUEUES_PATH, auth, serverAdapter.getRouter() as RequestHandler);
-
-    app.get(DASHBOARD_PATH, auth, async (_req, res, next) => {
-      try {
-        res.json(await dashboardMetrics(deps.db, deps.now?.() ?? new Date()));
-      } catch (err) {
-        next(err);
+    // The audit line of every write through the UI: who (Basic user name, address), what, and the answer.
+    const audit: RequestHandler = (req, res, next) => {
+      if (WRITE_METHODS.has(req.method)) {
+        res.on("finish", () =>
+          deps.logger?.info({ ...adminActor(req), method: req.method, path: `${QUEUES_PATH}${req.path}`, status: res.statusCode }, "queue UI write"),
+        );
       }
-    });
+      next();
+    };
+    app.use(QUEUES_PATH, auth, audit, serverAdapter.getRouter() as RequestHandler);
   };
 }

@@ -1,8 +1,10 @@
 /**
- * What the local chain supplies for unset configuration on localnet: its mints, the demo payTo and its own
- * endpoints. Passed to `loadConfig` as `localnetDefaults`; ignored on other clusters.
+ * What the local chain supplies for unset configuration on localnet: its mints (USDC at devnet's canonical
+ * address), the demo payTo, the demo keypair files and its own endpoints. Passed to `loadConfig` as
+ * `localnetDefaults`; ignored on other clusters, where each of these must come from the operator.
  */
-import { loadConfig, type Config } from "../src/config.ts";
+import { join } from "node:path";
+import { loadConfig, USDC_MINT_BY_CLUSTER, type Config } from "../src/config.ts";
 import { DEMO_ADDRESSES } from "./demo-addresses.ts";
 
 const DEFAULT_RPC_PORT = 8899;
@@ -14,13 +16,17 @@ export function localnetEnvDefaults(env: Readonly<Record<string, string | undefi
   const rpcPort = Number(env.LOCALNET_RPC_PORT || DEFAULT_RPC_PORT);
   // A bad LOCALNET_RPC_PORT is reported by the config module; the defaults then need not be right.
   const port = Number.isInteger(rpcPort) ? rpcPort : DEFAULT_RPC_PORT;
+  const wallets = join(env.LOCALNET_STATE_DIR || ".localnet", "wallets");
   return {
     KAMIYO_MINT: DEMO_ADDRESSES.kamiyoMint,
-    USDC_MINT: DEMO_ADDRESSES.usdcMint,
+    // The demo seed writes its USDC mint at devnet's address, so stock x402 clients pay it unconfigured.
+    USDC_MINT: USDC_MINT_BY_CLUSTER.devnet,
     X402_PAY_TO: DEMO_ADDRESSES.payTo,
     SOLANA_RPC_URL: `http://${host}:${port}`,
     SOLANA_WS_URL: `ws://${host}:${port + 1}`,
     JUPITER_API_URL: `http://127.0.0.1:${DEFAULT_JUPITER_PORT}`,
+    X402_FACILITATOR_KEYPAIR: join(wallets, "facilitator.json"),
+    ADMIN_KEYPAIR_PATH: join(wallets, "admin.json"),
   };
 }
 

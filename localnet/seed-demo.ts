@@ -1,6 +1,11 @@
 /**
- * `localnet --seed-demo`: a KAMIYO mint (Token-2022, 9 decimals), a USDC mint (6 decimals), the staking
- * pool, and stakers in every discount tier (one in cooldown), all made with real transactions.
+ * `localnet --seed-demo`: a KAMIYO mint (Token-2022, 9 decimals), a USDC mint (SPL Token, 6 decimals) at
+ * devnet's canonical USDC address, the staking pool, and stakers in every discount tier (one in cooldown),
+ * made with real transactions. The USDC mint is the one account written through the chain's account setter:
+ * nobody holds devnet USDC's key, and stock x402 clients pay only that address without configuration.
+ *
+ * An operator rehearsing production passes its own pool admin (and payTo): the pool is initialised by that
+ * key, which also becomes the USDC mint authority and holds the buyback's USDC.
  */
 import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
@@ -10,10 +15,12 @@ import {
   createMintToInstruction,
   getAssociatedTokenAddressSync,
   MINT_SIZE,
+  MintLayout,
   TOKEN_2022_PROGRAM_ID,
   TOKEN_PROGRAM_ID,
 } from "@solana/spl-token";
 import { Keypair, PublicKey, SystemProgram, Transaction, type TransactionInstruction } from "@solana/web3.js";
+import { USDC_MINT_BY_CLUSTER } from "../src/config.ts";
 import { createStakingInstructions } from "../src/solana/instructions.ts";
 import type { Chain } from "./chain.ts";
 import { demoKeypair } from "./demo-keys.ts";
@@ -59,11 +66,36 @@ export interface DemoSeed {
   walletsDir: string;
 }
 
-export async function seedDemo(chain: Chain, options: { programId: string; stateDir: string }): Promise<DemoSeed> {
-  const admin = demoKeypair("admin");
+export interface SeedDemoOptions {
+  programId: string;
+  stateDir: string;
+  /** The pool admin (default the demo admin): initialises the pool, mints the demo tokens, holds the buyback's USDC. */
+  admin?: Keypair;
+  /** The wallet x402 payments go to (default the demo payTo); its USDC account is created. */
+  payTo?: PublicKey;
+}
+
+/** Writes an initialised SPL Token mint at `address` (no key needed), `authority` minting. */
+export function writeMint(chain: Chain, address: string, decimals: number, authority: PublicKey): void {
+  const data = Buffer.alloc(MINT_SIZE);
+  MintLayout.encode(
+    { mintAuthorityOption: 1, mintAuthority: authority, supply: 0n, decimals, isInitialized: true, freezeAuthorityOption: 0, freezeAuthority: PublicKey.default },
+    data,
+  );
+  chain.setAccount(address, {
+    lamports: chain.minimumBalanceForRentExemption(MINT_SIZE),
+    data,
+    owner: TOKEN_PROGRAM_ID.toBase58(),
+    executable: false,
+    rentEpoch: 0n,
+  });
+}
+
+export async function seedDemo(chain: Chain, options: SeedDemoOptions): Promise<DemoSeed> {
+  const admin = options.admin ?? demoKeypair("admin");
   const kamiyoMint = demoKeypair("kamiyoMint");
-  const usdcMint = demoKeypair("usdcMint");
-  const payTo = demoKeypair("payTo");
+  const usdcMint = { publicKey: new PublicKey(USDC_MINT_BY_CLUSTER.devnet) };
+  const payTo = options.payTo ? { publicKey: options.payTo } : demoKeypair("payTo");
   const facilitator = demoKeypair("facilitator");
   const liquidity = demoKeypair("jupiterLiquidity");
   const staking = createStakingInstructions(options.programId, kamiyoMint.publicKey);
@@ -75,7 +107,7 @@ export async function seedDemo(chain: Chain, options: { programId: string; state
   };
   const ata = (owner: PublicKey, mint: PublicKey, program: PublicKey) =>
     getAssociatedTokenAddressSync(mint, owner, true, program);
-  const fundTokens = (owner: PublicKey, mint: Keypair, program: PublicKey, amount: bigint) => {
+  const fundTokens = (owner: PublicKey, mint: { publicKey: PublicKey }, program: PublicKey, amount: bigint) => {
     const account = ata(owner, mint.publicKey, program);
     const ixs: TransactionInstruction[] = [
       createAssociatedTokenAccountIdempotentInstruction(admin.publicKey, account, owner, mint.publicKey, program),
@@ -99,7 +131,7 @@ export async function seedDemo(chain: Chain, options: { programId: string; state
 
   for (const k of [admin, payTo, facilitator, liquidity]) chain.requestAirdrop(k.publicKey.toBase58(), 1000n * SOL);
   createMint(kamiyoMint, 9, TOKEN_2022_PROGRAM_ID);
-  createMint(usdcMint, 6, TOKEN_PROGRAM_ID);
+  writeMint(chain, usdcMint.publicKey.toBase58(), 6, admin.publicKey);
   send([admin], await staking.initializePool(admin.publicKey));
 
   fundTokens(admin.publicKey, kamiyoMint, TOKEN_2022_PROGRAM_ID, 0n);
@@ -116,9 +148,9 @@ export async function seedDemo(chain: Chain, options: { programId: string; state
     await writeFile(path, JSON.stringify([...k.secretKey]), { mode: 0o600 });
     return path;
   };
-  await save("admin", admin);
+  if (!options.admin) await save("admin", admin);
   await save("facilitator", facilitator);
-  await save("payTo", payTo);
+  if (!options.payTo) await save("payTo", payTo as Keypair);
   await save("jupiterLiquidity", liquidity);
 
   const wallets: DemoWallet[] = [];

@@ -164,6 +164,7 @@ const envSchema = z.object({
   SWAP_MAX_PRICE_IMPACT_BPS: bps().default(100),
   ALERT_WEBHOOK_URL: url(["http:", "https:"]).optional(),
   WORKER_METRICS_PORT: port().default(9464),
+  LEDGER_RECONCILE_INTERVAL_SECONDS: intIn(5, 86_400).default(60),
   LOCALNET_STATE_DIR: z.string().min(1).default(".localnet"),
   LOCALNET_HOST: z.string().min(1).default("127.0.0.1"),
   LOCALNET_RPC_PORT: port().default(8899),
@@ -273,6 +274,8 @@ export interface Config {
     alertWebhookUrl: string | undefined;
     /** Port of the worker's own /health and /metrics when it runs alone (`kamiyo-stake worker`). */
     metricsPort: number;
+    /** Seconds between the worker's revenue-ledger reconciliations with the chain (jobs/ledger/). */
+    ledgerReconcileIntervalSeconds: number;
   };
   localnet: {
     stateDir: string;
@@ -430,6 +433,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       maxPriceImpactBps: e.SWAP_MAX_PRICE_IMPACT_BPS,
       alertWebhookUrl: e.ALERT_WEBHOOK_URL,
       metricsPort: e.WORKER_METRICS_PORT,
+      ledgerReconcileIntervalSeconds: e.LEDGER_RECONCILE_INTERVAL_SECONDS,
     },
     localnet: {
       stateDir,

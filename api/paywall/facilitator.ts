@@ -12,8 +12,9 @@ import type { Network, PaymentPayload, PaymentRequirements, SettleResponse, Supp
 import { VerifyError, SettleError } from "@x402/core/types";
 import { toFacilitatorSvmSigner, type FacilitatorSvmSigner } from "@x402/svm";
 import { ExactSvmScheme } from "@x402/svm/exact/facilitator";
-import type { Config } from "../../src/config.ts";
+import { ConfigError, type Config } from "../../src/config.ts";
 import { describeError, isTransientFailure } from "../../src/errors.ts";
+import type { Logger } from "../../src/log.ts";
 import { readKeypairFile } from "../../src/solana/keypair-file.ts";
 
 /** The facilitator, or the chain it settles on, cannot be reached. Retrying later can help. */
@@ -22,6 +23,7 @@ export class FacilitatorUnavailableError extends FacilitatorResponseError {
   readonly operation: string;
   /** Read by isRetryable (src/errors.ts): the facilitator or its chain may answer a later attempt. */
   readonly retryable = true;
+  /** `detail` reaches the client: it names no host, port or key. */
   constructor(operation: string, detail: string, options?: { cause?: unknown }) {
     super(`payment facilitator unavailable (${operation}): ${detail}`);
     this.operation = operation;
@@ -32,8 +34,12 @@ export class FacilitatorUnavailableError extends FacilitatorResponseError {
 /** A facilitator this paywall can use, with what it is for logs. */
 export interface PaywallFacilitator extends FacilitatorClient {
   readonly kind: "hosted" | "in-process";
-  /** The fee payer (in-process) or the URL (hosted). */
+  /** What it is, for logs and the start banner: kind and where (no credentials). */
   readonly describe: string;
+  /** Re-reads what the facilitator supports; true when it changed (a rotated fee payer). */
+  refresh(): Promise<boolean>;
+  /** The fee payer quotes name, once known. */
+  feePayer(): string | undefined;
 }
 
 /**
@@ -65,26 +71,112 @@ export function transportDetail(err: unknown): string {
   return text;
 }
 
+/** Where an endpoint is, for people: scheme, host and path, without credentials or query (API keys live there). */
+export function redactedUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    return `${u.protocol}//${u.host}${u.pathname === "/" ? "" : u.pathname}`;
+  } catch {
+    return "(invalid URL)";
+  }
+}
+
+/** A failed verify or settle that says "its chain could not be reached", not "the payment is wrong". */
+const CHAIN_UNREACHABLE = /fetch failed|ECONNREFUSED|ECONNRESET|ETIMEDOUT|ENOTFOUND|EAI_AGAIN|socket hang up|timed? ?out|HTTP error|\b(429|502|503|504)\b|network error/i;
+const CHAIN_REASONS = new Set(["invalid_exact_svm_transaction_simulation_failed", "invalid_exact_svm_transaction_failed", "transaction_failed", "unexpected_settle_error", "unexpected_verify_error"]);
+/** The answer a facilitator gives when the payer's fee payer is not one of its keys (it rotated its key). */
+export const FEE_PAYER_NOT_MANAGED = /fee_payer_not_managed/;
+
+export function chainUnreachable(reason: string | undefined, message: string | undefined): boolean {
+  return reason !== undefined && CHAIN_REASONS.has(reason) && message !== undefined && CHAIN_UNREACHABLE.test(message);
+}
+
+/** The first fee payer a supported answer names (what quotes carry as extra.feePayer). */
+function feePayerOf(supported: SupportedResponse): string | undefined {
+  for (const kind of supported.kinds) {
+    const payer = (kind.extra as { feePayer?: unknown } | undefined)?.feePayer;
+    if (typeof payer === "string") return payer;
+  }
+  return undefined;
+}
+
+export interface HostedFacilitatorOptions {
+  url: string;
+  /** Settle's timeout: never shorter than a settle can take (X402_FACILITATOR_TIMEOUT_SECONDS). */
+  timeoutMs?: number;
+  /** verify's and supported's timeout (default the smaller of 15 s and timeoutMs). */
+  quickTimeoutMs?: number;
+  /** Sent with every request (an API key the hosted facilitator requires). */
+  headers?: Readonly<Record<string, string>>;
+  logger?: Logger;
+  /** Called when the facilitator says the quoted fee payer is not its own (it rotated its key). */
+  onStaleFeePayer?: () => void;
+}
+
 /** A hosted facilitator (POST /verify, /settle, GET /supported). */
-export function createHostedFacilitator(options: { url: string; timeoutMs?: number }): PaywallFacilitator {
-  const http = new HTTPFacilitatorClient({ url: options.url, timeoutMs: options.timeoutMs ?? 30_000 });
-  // The facilitator's own verdicts (VerifyError, SettleError) pass through; anything else means it could
-  // not be asked or did not answer sensibly.
+export function createHostedFacilitator(options: HostedFacilitatorOptions): PaywallFacilitator {
+  const timeoutMs = options.timeoutMs ?? 75_000;
+  const headers = { ...options.headers };
+  const auth = Object.keys(headers).length > 0 ? { createAuthHeaders: () => Promise.resolve({ verify: headers, settle: headers, supported: headers }) } : {};
+  const quick = new HTTPFacilitatorClient({ url: options.url, timeoutMs: options.quickTimeoutMs ?? Math.min(15_000, timeoutMs), ...auth });
+  const slow = new HTTPFacilitatorClient({ url: options.url, timeoutMs, ...auth });
+  const where = redactedUrl(options.url);
+  let supported: SupportedResponse | null = null;
+  // The facilitator's own verdicts (VerifyError, SettleError) pass through; anything else means it could not
+  // be asked or did not answer sensibly. The client's answer names neither host nor port: those go to the log.
   const guard = async <T>(operation: string, run: () => Promise<T>): Promise<T> => {
     try {
       return await run();
     } catch (err) {
-      if (err instanceof VerifyError || err instanceof SettleError || err instanceof FacilitatorResponseError) throw err;
-      throw new FacilitatorUnavailableError(operation, transportDetail(err), { cause: err });
+      if (err instanceof VerifyError && chainUnreachable(err.invalidReason, err.invalidMessage)) {
+        options.logger?.warn({ operation, facilitator: where, reason: err.invalidReason }, "hosted facilitator cannot reach its chain");
+        throw new FacilitatorUnavailableError(operation, "its Solana RPC is unreachable", { cause: err });
+      }
+      if (err instanceof SettleError && chainUnreachable(err.errorReason, err.errorMessage)) {
+        options.logger?.warn({ operation, facilitator: where, reason: err.errorReason }, "hosted facilitator cannot reach its chain");
+        throw new FacilitatorUnavailableError(operation, "its Solana RPC is unreachable", { cause: err });
+      }
+      if (err instanceof VerifyError || err instanceof SettleError) throw err;
+      options.logger?.warn({ operation, facilitator: where, err: transportDetail(err) }, "hosted facilitator unavailable");
+      throw new FacilitatorUnavailableError(operation, isTransportError(err) ? "not reachable" : "no usable answer", { cause: err });
     }
   };
-  return {
+  const fetchSupported = () => guard("supported", () => quick.getSupported());
+  const facilitator: PaywallFacilitator = {
     kind: "hosted",
-    describe: http.url,
-    verify: (p, r) => guard("verify", () => http.verify(p, r)),
-    settle: (p, r) => guard("settle", () => http.settle(p, r)),
-    getSupported: () => guard("supported", () => http.getSupported()),
+    describe: `hosted ${where}`,
+    async verify(p, r) {
+      const result = await guard("verify", () => quick.verify(p, r));
+      if (!result.isValid && chainUnreachable(result.invalidReason, result.invalidMessage)) {
+        throw new FacilitatorUnavailableError("verify", "its Solana RPC is unreachable");
+      }
+      if (!result.isValid && FEE_PAYER_NOT_MANAGED.test(result.invalidReason ?? "")) options.onStaleFeePayer?.();
+      return result;
+    },
+    async settle(p, r) {
+      const result = await guard("settle", () => slow.settle(p, r));
+      if (!result.success && chainUnreachable(result.errorReason, result.errorMessage)) {
+        throw new FacilitatorUnavailableError("settle", "its Solana RPC is unreachable");
+      }
+      if (!result.success && FEE_PAYER_NOT_MANAGED.test(result.errorReason ?? "")) options.onStaleFeePayer?.();
+      return result;
+    },
+    // Answered from the last refresh, so x402's re-initialisation (which clears its tables before asking)
+    // completes within one turn of the event loop.
+    async getSupported() {
+      return (supported ??= await fetchSupported());
+    },
+    async refresh() {
+      const fresh = await fetchSupported();
+      const changed = supported !== null && JSON.stringify(fresh) !== JSON.stringify(supported);
+      const before = supported ? feePayerOf(supported) : undefined;
+      supported = fresh;
+      if (changed) options.logger?.info({ facilitator: where, feePayer: feePayerOf(fresh), previous: before }, "facilitator's supported kinds changed");
+      return changed;
+    },
+    feePayer: () => (supported ? feePayerOf(supported) : undefined),
   };
+  return facilitator;
 }
 
 type RpcMethod = "simulateTransaction" | "sendTransaction" | "confirmTransaction";
@@ -116,11 +208,27 @@ function trackRpcFailures(signer: FacilitatorSvmSigner): FacilitatorSvmSigner {
   };
 }
 
+/** What the fee payer agrees to pay for, per payment (see ExactSvmSchemeOptions). */
+export interface FeeCaps {
+  maxComputeUnits: number;
+  maxPriorityFeeMicroLamports: number;
+  maxRequiredSignatures: number;
+}
+
+/**
+ * Defaults for sub-dollar payments: a stock client asks 20,000 compute units at 1 µlamport. At the caps the
+ * fee payer spends at most 2 x 5,000 lamports of signatures plus 50,000 x 10,000 / 10^6 = 500 lamports of
+ * priority fee (about 0.0000105 SOL), instead of ~0.007 SOL with the scheme's own limits.
+ */
+export const DEFAULT_FEE_CAPS: FeeCaps = Object.freeze({ maxComputeUnits: 50_000, maxPriorityFeeMicroLamports: 10_000, maxRequiredSignatures: 2 });
+
 export interface InProcessFacilitatorOptions {
+  logger?: Logger;
   /** The fee payer's 64-byte secret key (Solana CLI keypair file contents). */
   secretKey: Uint8Array;
   rpcUrl: string;
   network: Network;
+  feeCaps?: FeeCaps;
 }
 
 /**
@@ -131,7 +239,8 @@ export function createInProcessFacilitator(options: InProcessFacilitatorOptions)
   const built = (async () => {
     const keypair = await createKeyPairSignerFromBytes(options.secretKey);
     const signer = trackRpcFailures(toFacilitatorSvmSigner(keypair, { defaultRpcUrl: options.rpcUrl }));
-    const facilitator = new x402Facilitator().register(options.network, new ExactSvmScheme(signer));
+    const scheme = new ExactSvmScheme(signer, undefined, { ...(options.feeCaps ?? DEFAULT_FEE_CAPS) });
+    const facilitator = new x402Facilitator().register(options.network, scheme);
     return { facilitator, address: keypair.address as string };
   })();
   // A bad key fails here and in every call; nothing is left unhandled in the meantime.
@@ -148,21 +257,28 @@ export function createInProcessFacilitator(options: InProcessFacilitatorOptions)
       result = await rpcFailures.run(store, () => call(facilitator));
     } catch (err) {
       if (store.failure !== undefined || isTransportError(err)) {
-        throw new FacilitatorUnavailableError(operation, `Solana RPC unreachable: ${transportDetail(store.failure ?? err)}`, { cause: err });
+        options.logger?.warn({ operation, err: transportDetail(store.failure ?? err) }, "facilitator's Solana RPC unreachable");
+        throw new FacilitatorUnavailableError(operation, "Solana RPC unreachable", { cause: err });
       }
       throw err;
     }
     const failed = "isValid" in result ? !result.isValid : !result.success;
     if (failed && store.failure !== undefined) {
-      throw new FacilitatorUnavailableError(operation, `Solana RPC unreachable: ${transportDetail(store.failure)}`, { cause: store.failure });
+      options.logger?.warn({ operation, err: transportDetail(store.failure) }, "facilitator's Solana RPC unreachable");
+      throw new FacilitatorUnavailableError(operation, "Solana RPC unreachable", { cause: store.failure });
     }
     return result;
   };
 
+  let address: string | undefined;
+  void built.then((b) => (address = b.address));
   return {
     kind: "in-process",
-    describe: `in-process against ${options.rpcUrl}`,
+    describe: `in-process against ${redactedUrl(options.rpcUrl)}`,
     ready: built.then((b) => b.address),
+    // Its key is read once at start-up: nothing to refresh.
+    refresh: () => Promise.resolve(false),
+    feePayer: () => address,
     verify: (p: PaymentPayload, r: PaymentRequirements) => run("verify", (f) => f.verify(p, r)),
     settle: (p: PaymentPayload, r: PaymentRequirements) => run("settle", (f) => f.settle(p, r)),
     async getSupported(): Promise<SupportedResponse> {
@@ -175,10 +291,23 @@ export function createInProcessFacilitator(options: InProcessFacilitatorOptions)
 }
 
 /** The facilitator the configuration names: hosted when X402_FACILITATOR_URL is set, else in-process with its own keypair. */
-export function facilitatorFromConfig(config: Config): { client: FacilitatorClient; describe: string } {
+export function facilitatorFromConfig(config: Config, options: { logger?: Logger; onStaleFeePayer?: () => void } = {}): PaywallFacilitator {
   const { x402, solana } = config;
-  if (x402.facilitatorUrl) return { client: createHostedFacilitator({ url: x402.facilitatorUrl }), describe: `hosted ${x402.facilitatorUrl}` };
+  if (x402.facilitatorUrl) {
+    return createHostedFacilitator({
+      url: x402.facilitatorUrl,
+      timeoutMs: x402.facilitatorTimeoutSeconds * 1000,
+      headers: x402.facilitatorHeaders,
+      ...options,
+    });
+  }
+  if (x402.facilitatorKeypairPath === undefined) throw new ConfigError("X402_FACILITATOR_KEYPAIR: required by the api role unless X402_FACILITATOR_URL is set");
   const secretKey = readKeypairFile(x402.facilitatorKeypairPath, "facilitator keypair");
-  const client = createInProcessFacilitator({ secretKey, rpcUrl: solana.rpcUrl, network: x402.network as Network });
-  return { client, describe: `in-process against ${solana.rpcUrl}` };
+  return createInProcessFacilitator({
+    secretKey,
+    rpcUrl: solana.rpcUrl,
+    network: x402.network as Network,
+    feeCaps: x402.feeCaps,
+    ...(options.logger ? { logger: options.logger } : {}),
+  });
 }

@@ -31,6 +31,7 @@ import { createQuoteCache, type QuoteCache } from "./quote-cache.ts";
 import { createTierCache, type TierCache, type TierCacheOptions, type TierCacheStatus } from "./tier-cache.ts";
 import { createUsageLedger, type UsageLedger } from "./usage-ledger.ts";
 import { createX402Server } from "./x402-server.ts";
+import type { SettlementBoundary } from "./settlement-guard.ts";
 
 export { WALLET_HINT_HEADER } from "../../src/domain/quote.ts";
 /** The demo route with a handler of its own. Other configured routes protect handlers mounted elsewhere. */
@@ -47,6 +48,8 @@ export interface PaywallDeps {
   /** Replaces the facilitator chosen from configuration. */
   facilitator?: FacilitatorClient | PaywallFacilitator;
   tierCache?: Pick<TierCacheOptions, "reconnectMinMs" | "reconnectMaxMs" | "reloadIntervalMs" | "maxAgeMs">;
+  /** Test seam: called at each settlement boundary (the ledger crash tests kill the process there). */
+  settlementBoundary?: (name: SettlementBoundary) => void | Promise<void>;
 }
 
 export interface PaywallStatus {
@@ -168,7 +171,17 @@ export function createPaywallPlugin(deps: PaywallDeps): PaywallPlugin {
   metrics?.observe(() => ({ tierCache: tierCache.status(), pendingLedgerWrites: ledger.pendingCompletions() }));
 
   const stake = stakeViewOf(tierCache);
-  const x402 = createX402Server({ config, facilitator: facilitator.client, stake, tiers: () => tierCache.tiers(), ledger, metrics, log });
+  const x402 = createX402Server({
+    config,
+    facilitator: facilitator.client,
+    stake,
+    tiers: () => tierCache.tiers(),
+    ledger,
+    metrics,
+    log,
+    identifiersDb: deps.db,
+    boundary: deps.settlementBoundary,
+  });
   const quoteCache = followingQuoteCache(x402.routeKeys);
   let refreshing: Promise<void> | null = null;
   /** Re-reads the facilitator; when its fee payer changed, x402's tables and the recorded quotes follow. */

@@ -8,7 +8,7 @@ import { createKeyPairSignerFromBytes } from "@solana/kit";
 import { decodePaymentResponseHeader } from "@x402/core/http";
 import { wrapFetchWithPayment, x402Client } from "@x402/fetch";
 import { ExactSvmScheme } from "@x402/svm/exact/client";
-import { parseUnits, USDC_DECIMALS } from "../../src/domain/units.ts";
+import { formatUnits, parseUnits, USDC_DECIMALS } from "../../src/domain/units.ts";
 import { KeypairFileError, readKeypairFile } from "../../src/solana/keypair-file.ts";
 import { UsageError, type CommandModule } from "../command.ts";
 
@@ -66,9 +66,9 @@ Options:
     const signer = await createKeyPairSignerFromBytes(secret);
     const client = new x402Client();
     client.register(config.x402.network as Network, new ExactSvmScheme(signer, { rpcUrl: config.solana.rpcUrl }));
-    client.setSpendControls({
-      allowedAssets: [{ network: config.x402.network as Network, asset: config.solana.usdcMint, maxAmountPerPayment: max.toString() }],
-    });
+    // The stock spend controls: USDC at its canonical address (the local chain holds it there too), capped
+    // per payment in dollars.
+    client.setSpendControls({ maxAmountPerPayment: `$${formatUnits(max, USDC_DECIMALS)}` });
     const paying = wrapFetchWithPayment(fetch, client);
     const url = new URL(path, config.publicUrl).href;
     const headers: Record<string, string> = v["no-hint"] === true ? {} : { "x-wallet-address": signer.address };

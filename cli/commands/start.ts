@@ -10,7 +10,7 @@ import { formatUnits, KAMIYO_DECIMALS, parseUnits, USDC_DECIMALS } from "../../s
 import type { Logger } from "../../src/log.ts";
 import { stakePoolPda } from "../../src/solana/program.ts";
 import type { CommandModule } from "../command.ts";
-import { composeServices, createCompositionState, type CompositionState } from "../compose.ts";
+import { composeServices, createCompositionState, describeFacilitator, type CompositionState } from "../compose.ts";
 import { startServices, untilAborted, type Service } from "../services.ts";
 
 export interface LocalStackOptions {
@@ -127,6 +127,7 @@ export function describeLocalStack(state: LocalStackState): string {
     `  program    ${state.config.solana.programId}`,
     `  pool       ${pool}   KAMIYO mint ${seed.kamiyoMint}`,
     `  webhooks   the chain posts staking transactions to ${webhookUrl(state.config.publicUrl)}`,
+    `  x402       ${describeFacilitator(state)}; USDC ${seed.usdcMint} (devnet's canonical mint)`,
     "",
     `demo wallets (keypairs in ${seed.walletsDir}):`,
     ...seed.wallets.map((w) => {
