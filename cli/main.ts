@@ -4,6 +4,8 @@
  */
 import { runCli } from "./run.ts";
 
+/** The longest a stop may take after SIGINT/SIGTERM. */
+const STOP_DEADLINE_MS = 8_000;
 const controller = new AbortController();
 let stopRequests = 0;
 function onStopSignal(signal: NodeJS.Signals): void {
@@ -11,6 +13,12 @@ function onStopSignal(signal: NodeJS.Signals): void {
   if (stopRequests > 1) process.exit(130);
   process.stderr.write(`kamiyo-stake: ${signal} received, stopping (send it again to force)\n`);
   controller.abort(new Error(`${signal} received`));
+  // Stopping waits on dependencies (a silent database, Redis or RPC) only so long: every part has its own
+  // deadline, and this one bounds whatever is left.
+  setTimeout(() => {
+    process.stderr.write(`kamiyo-stake: still stopping after ${STOP_DEADLINE_MS / 1000} s; exiting without waiting further\n`);
+    process.exit(1);
+  }, STOP_DEADLINE_MS).unref();
 }
 process.on("SIGINT", onStopSignal);
 process.on("SIGTERM", onStopSignal);

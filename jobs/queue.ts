@@ -5,6 +5,7 @@
 import { Queue, type ConnectionOptions, type JobsOptions } from "bullmq";
 import { Redis } from "ioredis";
 import { z } from "zod";
+import { RetryableError } from "../src/errors.ts";
 
 export const PIPELINE_QUEUE = "revenue-pipeline";
 export const DEFAULT_QUEUE_PREFIX = "kamiyo-stake";
@@ -27,13 +28,44 @@ export const RUN_JOB_OPTIONS: JobsOptions = {
   removeOnFail: false,
 };
 
-/** A Redis connection for BullMQ: workers need `maxRetriesPerRequest: null` (blocking commands). */
-export function createRedis(url: string): Redis {
-  return new Redis(url, { maxRetriesPerRequest: null, enableReadyCheck: true });
+/** How long opening a Redis connection may take before ioredis gives up on that attempt (it retries). */
+export const REDIS_CONNECT_TIMEOUT_MS = 3_000;
+
+/**
+ * A Redis connection for BullMQ: workers need `maxRetriesPerRequest: null` (blocking commands). Connection
+ * errors are kept as `lastError` and reported by whoever waits on Redis (redisAnswers, the worker's pause),
+ * never as ioredis's "Unhandled error event" stack traces.
+ */
+export function createRedis(url: string): Redis & { lastError: () => Error | null } {
+  const redis = new Redis(url, { maxRetriesPerRequest: null, enableReadyCheck: true, connectTimeout: REDIS_CONNECT_TIMEOUT_MS });
+  let last: Error | null = null;
+  redis.on("error", (err: Error) => {
+    last = err;
+  });
+  redis.on("ready", () => {
+    last = null;
+  });
+  return Object.assign(redis, { lastError: () => last });
+}
+
+/** Resolves once Redis answers a PING; rejects with one line after `timeoutMs` (no address in it). */
+export async function redisAnswers(redis: Redis, timeoutMs: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new RetryableError("unavailable", `Redis did not answer within ${timeoutMs / 1000} s`, { code: "redis_unavailable" })), timeoutMs);
+  });
+  try {
+    await Promise.race([redis.ping(), late]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 export function createPipelineQueue(connection: ConnectionOptions | Redis, prefix = DEFAULT_QUEUE_PREFIX): Queue {
-  return new Queue(PIPELINE_QUEUE, { connection: connection as ConnectionOptions, prefix });
+  const queue = new Queue(PIPELINE_QUEUE, { connection: connection as ConnectionOptions, prefix });
+  // Connection errors fail the calls that need Redis (with deadlines); unheard, BullMQ prints each one's stack.
+  queue.on("error", () => undefined);
+  return queue;
 }
 
 /**

@@ -2,7 +2,7 @@
 import { lastClosedUtcDay, parseUtcDay, utcDayWindow } from "../../src/domain/utc-day.ts";
 import { formatUnits, KAMIYO_DECIMALS, USDC_DECIMALS } from "../../src/domain/units.ts";
 import { createDatabase } from "../../src/db/database.ts";
-import { createPipelineQueue, createRedis, enqueueRun } from "../../jobs/queue.ts";
+import { createPipelineQueue, createRedis, enqueueRun, redisAnswers } from "../../jobs/queue.ts";
 import { createRunStore, TERMINAL_STATUSES, type RunRow } from "../../jobs/runs.ts";
 import { UsageError, type CommandModule } from "../command.ts";
 
@@ -76,6 +76,11 @@ Options:
       const run = (await store.getRunByDate(day))!;
       const redis = createRedis(config.redisUrl);
       const queue = createPipelineQueue(redis, config.jobs.queuePrefix);
+      // A Redis that is down or silent fails this command within seconds, in one line.
+      await redisAnswers(redis, 5_000).catch((err: unknown) => {
+        redis.disconnect();
+        throw err;
+      });
       try {
         // A failed run's job is failed too: enqueueRun retries it, and the worker resumes the run.
         await enqueueRun(queue, run.id);

@@ -5,6 +5,7 @@
 import type { Socket } from "node:net";
 import pg from "pg";
 import { Kysely, PostgresDialect } from "kysely";
+import { RetryableError } from "../errors.ts";
 import type { Database } from "./schema.ts";
 
 export interface DatabaseOptions {
@@ -43,9 +44,9 @@ export interface DatabaseTimeouts {
 }
 
 export const DEFAULT_DATABASE_TIMEOUTS: DatabaseTimeouts = {
-  connectMs: 3_000,
-  statementMs: 5_000,
-  queryMs: 6_000,
+  connectMs: 2_000,
+  statementMs: 4_000,
+  queryMs: 4_500,
   idleInTransactionMs: 10_000,
   keepAliveDelayMs: 5_000,
 };
@@ -162,7 +163,10 @@ function destroyOnDeadline(client: pg.PoolClient): void {
     const r = query(...args);
     if (r instanceof Promise) {
       return r.catch((err: unknown) => {
-        if (err instanceof Error && QUERY_DEADLINE.test(err.message)) destroyClient(client);
+        if (err instanceof Error && QUERY_DEADLINE.test(err.message)) {
+          destroyClient(client);
+          throw new RetryableError("unavailable", "the database did not answer in time", { code: "database_timeout", cause: err });
+        }
         throw err;
       });
     }
