@@ -40,7 +40,8 @@ describe("loadConfig defaults", () => {
       commitment: "confirmed",
       programId: STAKING_PROGRAM_PLACEHOLDER_ID,
       kamiyoMint: DEMO_ADDRESSES.kamiyoMint,
-      usdcMint: DEMO_ADDRESSES.usdcMint,
+      // The demo seed writes its USDC mint at devnet's canonical address.
+      usdcMint: "4zMMC9srt5Ri5X14GAgXhaHii3GnPAEERYPJgZJDncDU",
     });
     expect(config.localnet).toEqual({ stateDir: ".localnet", host: "127.0.0.1", rpcPort: 8899, slotMs: 400, webhookUrls: [] });
   });
