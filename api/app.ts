@@ -17,10 +17,14 @@ import { stakePoolPda } from "../src/solana/program.ts";
 import { errorHandler, HttpError, notFoundHandler } from "./errors.ts";
 import { createApiMetrics } from "./metrics.ts";
 import { adminRoutes } from "./routes/admin.ts";
-import { healthRoutes } from "./routes/health.ts";
+import { addReadinessProbe, healthRoutes } from "./routes/health.ts";
 import { heliusWebhookRoutes } from "./routes/helius-webhook.ts";
 import { metricsRoutes } from "./routes/metrics.ts";
 import { stakingRoutes } from "./routes/staking.ts";
+import { createAdminPagePlugin } from "./admin-page/plugin.ts";
+import { createFeedHealth } from "./feed-health.ts";
+import { CORE_OPERATIONS, type DescribedPlugin } from "./openapi/operations.ts";
+import { openApiRoutes } from "./openapi/routes.ts";
 
 export interface AppDeps {
   config: Config;
@@ -35,6 +39,8 @@ export interface AppDeps {
   guards?: Array<(app: Express) => void>;
   /** Body size limits in bytes. */
   limits?: { json?: number; webhook?: number };
+  /** The admin page's view of the pipeline schedule (the composition reads it from the queue). */
+  nextPipelineRun?: () => Promise<Date | null>;
 }
 
 export const DEFAULT_JSON_BODY_LIMIT = 100 * 1024;
@@ -78,9 +84,20 @@ export function createApp(deps: AppDeps): Express {
   const app = express();
   app.disable("x-powered-by");
   // Client addresses (rate limits, logs) come from X-Forwarded-For past this many proxies, never further.
-  app.set("trust proxy", config.http?.trustProxy ?? 0);
+  app.set("trust proxy", config.http.trustProxy);
   const apiMetrics = createApiMetrics({ registry: deps.metrics, db, logger });
   const pool = stakePoolPda(config.solana.programId, config.solana.kamiyoMint)[0].toBase58();
+  const feedHealth = createFeedHealth(deps.metrics);
+  addReadinessProbe(app, { name: "heliusWebhooks", check: () => ({ ok: true, details: { ...feedHealth.snapshot() } }) });
+  const adminPage = createAdminPagePlugin({
+    db,
+    pool,
+    cluster: config.cluster,
+    rpcUrl: config.solana.rpcUrl,
+    adminKey: config.adminApiKey,
+    feed: feedHealth.snapshot,
+    ...(deps.nextPipelineRun ? { nextRun: deps.nextPipelineRun } : {}),
+  });
 
   app.use(requestLogger(logger));
   for (const guard of deps.guards ?? []) guard(app);
@@ -93,6 +110,7 @@ export function createApp(deps: AppDeps): Express {
       authHeader: config.helius.webhookAuth,
       indexerApi,
       metrics: apiMetrics,
+      feedHealth,
       logger,
       ...(deps.limits?.webhook !== undefined ? { bodyLimit: deps.limits.webhook } : {}),
     }),
@@ -101,7 +119,11 @@ export function createApp(deps: AppDeps): Express {
   app.use(stakingRoutes({ db, tiers: config.tiers, pool }));
   app.use(adminRoutes({ adminKey: config.adminApiKey, indexerApi, logger }));
 
+  adminPage(app);
   for (const plugin of deps.plugins ?? []) plugin(app);
+  // The document lists what this app mounted: its own routes and each plugin's declared operations.
+  const described: DescribedPlugin[] = [adminPage, ...(deps.plugins ?? [])];
+  app.use(openApiRoutes(config, () => [...CORE_OPERATIONS, ...described.flatMap((p) => p.operations ?? [])]));
 
   app.use(notFoundHandler());
   app.use(malformedPathHandler());

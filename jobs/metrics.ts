@@ -25,6 +25,7 @@ import { describeError } from "../src/errors.ts";
 import type { Logger } from "../src/log.ts";
 import type { Alerter } from "./alerts.ts";
 import type { ChainGateway } from "./chain.ts";
+import { SCHEDULER } from "./queue.ts";
 
 export type StepName = "allocate" | "buyback" | "fund" | "finish";
 
@@ -212,4 +213,10 @@ export async function workerHealth(runtime: { worker: Worker | null; queue: Queu
   } catch (err) {
     return { ok: false, reason: `Redis does not answer: ${describeError(err)}` };
   }
+}
+
+/** When the daily pipeline scheduler fires next (null when it is not set up, or Redis does not answer within `timeoutMs`). */
+export async function nextScheduledRun(queue: Queue, timeoutMs = 2000): Promise<Date | null> {
+  const scheduler = await withTimeout("reading the job scheduler", timeoutMs, queue.getJobScheduler(SCHEDULER.daily)).catch(() => undefined);
+  return scheduler?.next === undefined ? null : new Date(scheduler.next);
 }

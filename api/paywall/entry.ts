@@ -12,6 +12,7 @@ import type { Config } from "../../src/config.ts";
 import { quoteUnpaid, WALLET_HINT_HEADER, type StakeView } from "../../src/domain/quote.ts";
 import { HttpError } from "../errors.ts";
 import type { PaywallMetrics } from "./metrics.ts";
+import { V1_REFUSAL } from "./quote-body.ts";
 import { parsePaymentHeader, type ParsedPayment } from "./payment-header.ts";
 import { watchAnswer, type QuoteCache } from "./quote-cache.ts";
 import { newRequestState, paywallRequests } from "./request-state.ts";
@@ -36,7 +37,7 @@ function paywallCors(origins: readonly string[]): RequestHandler {
 }
 
 /** The request's payment (null when unpaid), or the 400 it gets. */
-function readPayment(req: Request, metrics: PaywallMetrics | null): ParsedPayment | null | HttpError {
+function readPayment(req: Request, metrics: PaywallMetrics | null): ParsedPayment | null | HttpError | "v1" {
   const header = req.headers["payment-signature"];
   if (header !== undefined) {
     const parsed = typeof header === "string" ? parsePaymentHeader(header) : ({ ok: false, reason: "PAYMENT-SIGNATURE must be sent once" } as const);
@@ -44,10 +45,17 @@ function readPayment(req: Request, metrics: PaywallMetrics | null): ParsedPaymen
     metrics?.rejections.inc({ reason: "invalid_payment_signature" });
     return new HttpError("invalid_input", "invalid_payment_signature", parsed.reason);
   }
-  if (req.headers["x-payment"] !== undefined) {
-    return new HttpError("invalid_input", "unsupported_payment_header", "X-PAYMENT (x402 v1) is not accepted; send PAYMENT-SIGNATURE (x402 v2)");
-  }
+  if (req.headers["x-payment"] !== undefined) return "v1";
   return null;
+}
+
+/**
+ * A v1 payment (X-PAYMENT): refused with a 402 a v1 client can parse (its version, an `error`, no
+ * requirements it could pay), so it reports the refusal instead of crashing. Nothing was settled.
+ */
+function refuseV1(res: Response, metrics: PaywallMetrics | null): void {
+  metrics?.rejections.inc({ reason: "x402_v1_payment" });
+  res.status(402).set("Cache-Control", "no-store").json({ x402Version: 1, error: V1_REFUSAL, accepts: [] });
 }
 
 export function createPaywallEntry(deps: PaywallEntryDeps): RequestHandler {
@@ -97,6 +105,7 @@ export function createPaywallEntry(deps: PaywallEntryDeps): RequestHandler {
   const paid = (req: Request, res: Response, next: NextFunction) => {
     const payment = readPayment(req, metrics);
     if (payment instanceof HttpError) return next(payment);
+    if (payment === "v1") return refuseV1(res, metrics);
     if (payment === null) {
       const key = `${req.method} ${req.path}`;
       // Browsers (Accept: text/html) may get x402's HTML paywall instead: never cached.

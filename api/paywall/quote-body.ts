@@ -37,7 +37,17 @@ export interface StakingHintJson {
   stakingUrl: string;
 }
 
+/**
+ * What an x402 v1 client reads from a 402 body (v1 carried its requirements there): the version, an error
+ * it can show, and an empty `accepts`, so it refuses clearly instead of failing on our other fields.
+ */
+export const V1_REFUSAL =
+  "this API speaks x402 v2 only: read the PAYMENT-REQUIRED header and pay with PAYMENT-SIGNATURE (e.g. @x402/fetch 2.x); x402 v1 (X-PAYMENT) payments are not accepted";
+
 export interface QuoteBody {
+  x402Version: 2;
+  error: string;
+  accepts: [];
   paymentRequired: true;
   endpoint: string;
   method: string;
@@ -104,6 +114,9 @@ export function createQuoteBodies(c: QuoteContext): (decision: PriceDecision, qu
       money.set(decision, m);
     }
     return {
+      x402Version: 2,
+      error: V1_REFUSAL,
+      accepts: [],
       paymentRequired: true,
       endpoint: c.route.path,
       method: c.route.method,

@@ -3,11 +3,13 @@
  * discounts given, requests, unique stakers and discounted requests over a UTC day or month. Money is exact:
  * micro-USDC integers plus the same amounts as USDC decimals, both strings. Admin-only when a key is given.
  */
-import { Router, type Request, type RequestHandler } from "express";
+import { Router, type RequestHandler } from "express";
 import type { Kysely } from "kysely";
 import type { Database } from "../../src/db/schema.ts";
 import { adminAuth } from "../admin-auth.ts";
 import { HttpError } from "../errors.ts";
+import { RevenueDailyQuery, RevenueMonthlyQuery } from "../openapi/schemas.ts";
+import { validate } from "../openapi/validate.ts";
 import { usdcJson, type UsdcJson } from "../paywall/quote-body.ts";
 import { revenueTotals, type RevenueTotals } from "./queries.ts";
 import { dayWindow, monthWindow, utcToday, type UtcWindow, type WindowResult } from "../../src/domain/utc-day.ts";
@@ -45,16 +47,6 @@ function revenueJson(w: UtcWindow, t: RevenueTotals, now: Date): RevenueJson {
   };
 }
 
-/** A single-valued query parameter, or a 400. */
-function param(req: Request, name: string, required: boolean): string | undefined {
-  const v = req.query[name];
-  if (v === undefined) {
-    if (required) throw new HttpError("invalid_input", "invalid_query", `${name} is required`);
-    return undefined;
-  }
-  if (typeof v !== "string") throw new HttpError("invalid_input", "invalid_query", `${name} must be given once`);
-  return v;
-}
 
 function windowOrThrow(r: WindowResult): UtcWindow {
   if (!r.ok) throw new HttpError("invalid_input", "invalid_date", r.reason);
@@ -68,14 +60,16 @@ export function revenueRoutes(deps: RevenueRoutesDeps): Router {
 
   router.get("/x402/revenue/daily", ...guard, async (req, res) => {
     const at = now();
-    const w = windowOrThrow(dayWindow(param(req, "date", false) ?? utcToday(at)));
+    const q = validate(RevenueDailyQuery, req.query, "invalid_date");
+    const w = windowOrThrow(dayWindow(q.date ?? utcToday(at)));
     const totals = await revenueTotals(deps.db, w);
     res.set("Cache-Control", "no-store").json({ date: w.label, ...revenueJson(w, totals, at) });
   });
 
   router.get("/x402/revenue/monthly", ...guard, async (req, res) => {
     const at = now();
-    const w = windowOrThrow(monthWindow(param(req, "year", true)!, param(req, "month", true)!));
+    const q = validate(RevenueMonthlyQuery, req.query, "invalid_query");
+    const w = windowOrThrow(monthWindow(q.year, q.month));
     const totals = await revenueTotals(deps.db, w);
     res.set("Cache-Control", "no-store").json({
       year: w.start.getUTCFullYear(),

@@ -5,7 +5,8 @@ import type { Logger } from "../../src/log.ts";
 import { adminAuth } from "../admin-auth.ts";
 import { errorKind, KamiyoError, RetryableError } from "../../src/errors.ts";
 import { HttpError } from "../errors.ts";
-import { parseWallet } from "../wallet.ts";
+import { WalletParams } from "../openapi/schemas.ts";
+import { validate } from "../openapi/validate.ts";
 
 export interface AdminRoutesDeps {
   adminKey: string;
@@ -34,7 +35,7 @@ export function adminRoutes(deps: AdminRoutesDeps): Router {
 
   // Re-reads one wallet's stake from chain through the indexer's single write path.
   router.post("/x402/admin/resync/:wallet", auth, async (req, res) => {
-    const wallet = parseWallet(req.params.wallet);
+    const { wallet } = validate(WalletParams, req.params, "invalid_wallet");
     let result: Awaited<ReturnType<IndexerApi["resyncWallet"]>>;
     try {
       result = await deps.indexerApi.resyncWallet(wallet);

@@ -11,6 +11,7 @@ import type { Logger } from "../../src/log.ts";
 import { safeEqual } from "../admin-auth.ts";
 import { HttpError } from "../errors.ts";
 import type { ApiMetrics } from "../metrics.ts";
+import { ENHANCED_FORMAT_CAUSE, elementsWithoutTransaction, type FeedHealth } from "../feed-health.ts";
 
 export const HELIUS_WEBHOOK_PATH = "/webhooks/helius";
 /** A raw delivery carries whole transactions; a large batch is a few MB. */
@@ -29,11 +30,19 @@ export function storableString(_key: string, value: unknown): unknown {
   return typeof value === "string" && UNSTORABLE.test(value) ? value.replace(UNSTORABLE_ALL, "\ufffd") : value;
 }
 
+/**
+ * Transactions per delivery. Helius batches far fewer; a larger array is refused (413) before it is stored,
+ * so one delivery cannot hold the inbox or the event loop for seconds.
+ */
+export const MAX_DELIVERY_ELEMENTS = 1_000;
+
 export interface HeliusWebhookDeps {
   db: Kysely<Database>;
   authHeader: string;
   indexerApi: IndexerApi;
   metrics: ApiMetrics;
+  /** Counts deliveries in the enhanced format (no `transaction`): a misconfigured webhook. */
+  feedHealth?: FeedHealth;
   logger: Logger;
   /** Bytes; larger bodies get 413. */
   bodyLimit?: number;
@@ -73,10 +82,23 @@ export function heliusWebhookRoutes(deps: HeliusWebhookDeps): Router {
       count("invalid");
       throw new HttpError("invalid_input", "invalid_delivery", "the body must be a JSON array of transactions");
     }
+    if (body.length > MAX_DELIVERY_ELEMENTS) {
+      count("too_large");
+      throw new HttpError(
+        "too_large",
+        "too_many_elements",
+        `a delivery may carry at most ${MAX_DELIVERY_ELEMENTS} transactions; this one has ${body.length}`,
+      );
+    }
     if (body.length === 0) {
       count("empty");
       res.json({ received: 0 });
       return;
+    }
+    const enhanced = elementsWithoutTransaction(body);
+    if (enhanced > 0) {
+      deps.feedHealth?.recordEnhanced(enhanced);
+      deps.logger.warn({ elements: body.length, withoutTransaction: enhanced }, `webhook delivery without transactions: ${ENHANCED_FORMAT_CAUSE}`);
     }
     let stored: Awaited<ReturnType<IndexerApi["enqueueWebhookDelivery"]>>;
     try {

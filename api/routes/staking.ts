@@ -7,7 +7,8 @@ import { createTierTableRepository } from "../../src/db/repositories/tier-table.
 import type { Database } from "../../src/db/schema.ts";
 import { HttpError } from "../errors.ts";
 import { discountTiersJson, readStakeInfo, type StakeInfoJson } from "../stake-info.ts";
-import { parseWallet } from "../wallet.ts";
+import { WalletParams } from "../openapi/schemas.ts";
+import { validate } from "../openapi/validate.ts";
 
 export interface StakingRoutesDeps {
   db: Kysely<Database>;
@@ -27,7 +28,7 @@ export function stakingRoutes(deps: StakingRoutesDeps): Router {
   router.options(["/x402/staking/info/:wallet", "/x402/discount-tiers"], anyOrigin);
 
   router.get("/x402/staking/info/:wallet", anyOrigin, async (req, res) => {
-    const wallet = parseWallet(req.params.wallet);
+    const { wallet } = validate(WalletParams, req.params, "invalid_wallet");
     let info: StakeInfoJson;
     try {
       info = await readStakeInfo(deps.db, wallet, deps.pool, await tiersInEffect());

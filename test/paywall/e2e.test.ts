@@ -184,7 +184,7 @@ describe("one payment settles once", () => {
     let other: TestApi | undefined;
     try {
       await second.ready(15_000);
-      other = await startTestApi({ schema: h.schema, env: { SOLANA_RPC_URL: h.chain.httpUrl, X402_FACILITATOR_KEYPAIR: h.config.x402.facilitatorKeypairPath }, plugins: [second] });
+      other = await startTestApi({ schema: h.schema, env: { SOLANA_RPC_URL: h.chain.httpUrl, X402_FACILITATOR_KEYPAIR: h.config.x402.facilitatorKeypairPath! }, plugins: [second] });
       const header = await h.signedPayment("gold", "/api/premium", { "x-wallet-address": gold.address });
       const before = await h.usdcBalance(gold.address);
       const rowsBefore = (await h.usageRows()).length;
@@ -242,9 +242,10 @@ describe("requests the paywall refuses", () => {
     const res = await fetch(premium(), { headers: { "payment-signature": header } });
     expect(res.status).toBe(400);
     expect(((await res.json()) as any).message).toContain("x402 version 2");
+    // X-PAYMENT is how a v1 client pays: it gets a 402 in v1's shape with nothing to pay, and the reason.
     const v1 = await fetch(premium(), { headers: { "x-payment": header } });
-    expect(v1.status).toBe(400);
-    expect(((await v1.json()) as any).error).toBe("unsupported_payment_header");
+    expect(v1.status).toBe(402);
+    expect(await v1.json()).toMatchObject({ x402Version: 1, accepts: [], error: expect.stringContaining("x402 v2 only") });
   });
 
   it("an invalid wallet hint is quoted at the full price and says why", async () => {
