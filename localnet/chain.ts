@@ -42,6 +42,7 @@ export const DEVNET_GENESIS_HASH = "EtWTRABZaYq6iMfeYKouRu166VU2xqa1wcaWoxPkrZBG
 export const SLOTS_PER_EPOCH = 432_000n;
 const SYSTEM_PROGRAM = SystemProgram.programId.toBase58();
 const MAX_BLOCKHASH_AGE = 150;
+const PER_BLOCK_SYSVARS = ["SysvarC1ock11111111111111111111111111111111", "SysvarS1otHashes111111111111111111111111111"];
 
 export interface ChainOptions {
   /** Milliseconds per slot; 0 stops the slot timer (tests then move slots with advanceSlots/timeTravel). */
@@ -249,6 +250,9 @@ export class Chain extends EventEmitter implements ChainApi {
   /** Starts block `slot` as the newest, without telling anyone (the history behind the start). */
   private produce(slot: bigint): void {
     const parent = this.ledger.tip();
+    // The per-block sysvars change with the block: recorded like a transaction's writes, so each level reads
+    // the Clock and SlotHashes of its own block.
+    const sysvarsBefore = PER_BLOCK_SYSVARS.map((k) => [k, this.svm.getAccount(k)] as const);
     this.slotHashes.push(parent.slot, parent.blockhash);
     this.height += slot - parent.slot;
     this.currentSlot = slot;
@@ -256,6 +260,7 @@ export class Chain extends EventEmitter implements ChainApi {
     this.newBlockhash();
     this.syncClock();
     this.ledger.addBlock(this.blockFor(slot, parent.slot, parent.blockhash));
+    for (const [key, before] of sysvarsBefore) this.ledger.recordChange(key, before);
   }
 
   private jumpTo(slot: bigint): void {

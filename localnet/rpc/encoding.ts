@@ -1,6 +1,7 @@
 /**
  * Account encodings of the validator's UiAccount: binary (legacy base58 string), base58, base64, base64+zstd and
- * jsonParsed (SPL Token / Token-2022; other owners fall back to base64), with dataSlice.
+ * jsonParsed (the token programs, lookup tables, nonce, stake, vote, config, upgradeable loader and sysvars; other
+ * owners fall back to base64), with dataSlice.
  */
 import { zstdCompressSync } from "node:zlib";
 import type { AccountState, ChainApi } from "../types.ts";
@@ -8,6 +9,7 @@ import { encodeBase58 } from "./base58.ts";
 import { invalidRequest } from "./errors.ts";
 import { stringifyJson } from "./json.ts";
 import { oneOf, usizeParam, configParam } from "./params.ts";
+import { parseProgramAccount } from "./account-parsers.ts";
 import { parseTokenProgramAccount } from "./token-accounts.ts";
 
 export type AccountEncoding = "binary" | "base58" | "base64" | "base64+zstd" | "jsonParsed";
@@ -53,7 +55,8 @@ export function checkEncodable(account: AccountState, config: AccountEncodingCon
   }
 }
 
-export function encodeAccountData(chain: ChainApi, account: AccountState, config: AccountEncodingConfig): unknown {
+/** `pubkey` lets jsonParsed decode accounts known by address (sysvars, stake config); without it they stay base64. */
+export function encodeAccountData(chain: ChainApi, account: AccountState, config: AccountEncodingConfig, pubkey?: string): unknown {
   const data = sliced(account.data, config.dataSlice);
   switch (config.encoding) {
     case "binary":
@@ -65,14 +68,17 @@ export function encodeAccountData(chain: ChainApi, account: AccountState, config
     case "base64+zstd":
       return [zstdCompressSync(data).toString("base64"), "base64+zstd"];
     case "jsonParsed":
-      return parseTokenProgramAccount(chain, account) ?? [Buffer.from(data).toString("base64"), "base64"];
+      return (
+        parseTokenProgramAccount(chain, account) ??
+        parseProgramAccount(pubkey, account) ?? [Buffer.from(data).toString("base64"), "base64"]
+      );
   }
 }
 
 /** The validator's UiAccount. Call checkEncodable first. */
-export function uiAccount(chain: ChainApi, account: AccountState, config: AccountEncodingConfig): Record<string, unknown> {
+export function uiAccount(chain: ChainApi, account: AccountState, config: AccountEncodingConfig, pubkey?: string): Record<string, unknown> {
   return {
-    data: encodeAccountData(chain, account, config),
+    data: encodeAccountData(chain, account, config, pubkey),
     executable: account.executable,
     lamports: account.lamports,
     owner: account.owner,
@@ -85,8 +91,8 @@ export function uiAccount(chain: ChainApi, account: AccountState, config: Accoun
  * The UiAccount as JSON text, written directly for the binary encodings (no escaping is ever needed: base58,
  * base64 and u64 digits), which keeps large getProgramAccounts responses cheap.
  */
-export function uiAccountText(chain: ChainApi, account: AccountState, config: AccountEncodingConfig): string {
-  if (config.encoding === "jsonParsed") return stringifyJson(uiAccount(chain, account, config));
+export function uiAccountText(chain: ChainApi, account: AccountState, config: AccountEncodingConfig, pubkey?: string): string {
+  if (config.encoding === "jsonParsed") return stringifyJson(uiAccount(chain, account, config, pubkey));
   let data: string;
   if (config.encoding === "base64") {
     const bytes = sliced(account.data, config.dataSlice);

@@ -77,12 +77,12 @@ export function createSubscriptionHub(chain: ChainApi, logger: Logger): Subscrip
     const state = account ?? CLOSED_ACCOUNT;
     const at = (sub: Subscription) => slot ?? chain.slot(sub.commitment);
     for (const sub of subs.keyed("account", pubkey)) {
-      if (wants(sub)) deliver(sub, notification(sub, ctxText(at(sub), uiAccountText(chain, state, sub.encoding))));
+      if (wants(sub)) deliver(sub, notification(sub, ctxText(at(sub), uiAccountText(chain, state, sub.encoding, pubkey))));
     }
     if (state.lamports === 0n) return;
     for (const sub of subs.keyed("program", state.owner)) {
       if (!wants(sub) || !matchesFilters(state.data, sub.filters)) continue;
-      const value = `{"account":${uiAccountText(chain, state, sub.encoding)},"pubkey":"${pubkey}"}`;
+      const value = `{"account":${uiAccountText(chain, state, sub.encoding, pubkey)},"pubkey":"${pubkey}"}`;
       deliver(sub, notification(sub, ctxText(at(sub), value)));
     }
   };

@@ -169,6 +169,39 @@ const EXTENSION_NAMES = [
 
 type UiExtension = { extension: string; state?: Record<string, unknown> };
 
+/** The TokenMetadata extension (Borsh: two keys, three u32-prefixed strings, a u32-prefixed list of pairs). */
+function tokenMetadata(value: Uint8Array): Record<string, unknown> | null {
+  const dv = view(value);
+  let offset = 64;
+  const text = (): string | null => {
+    if (offset + 4 > value.length) return null;
+    const n = dv.getUint32(offset, true);
+    if (offset + 4 + n > value.length) return null;
+    const bytes = value.subarray(offset + 4, offset + 4 + n);
+    offset += 4 + n;
+    try {
+      return new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+    } catch {
+      return null;
+    }
+  };
+  if (value.length < 64) return null;
+  const name = text();
+  const symbol = text();
+  const uri = text();
+  if (name === null || symbol === null || uri === null || offset + 4 > value.length) return null;
+  const count = dv.getUint32(offset, true);
+  offset += 4;
+  const additionalMetadata: [string, string][] = [];
+  for (let i = 0; i < count; i++) {
+    const k = text();
+    const v = text();
+    if (k === null || v === null) return null;
+    additionalMetadata.push([k, v]);
+  }
+  return { updateAuthority: nonZeroKey(value, 0), mint: key(value, 32), name, symbol, uri, additionalMetadata };
+}
+
 function uiExtension(type: number, value: Uint8Array): UiExtension {
   const name = EXTENSION_NAMES[type];
   const dv = view(value);
@@ -212,6 +245,61 @@ function uiExtension(type: number, value: Uint8Array): UiExtension {
     case "groupMemberPointer":
       if (value.length === 64) return state({ authority: nonZeroKey(value, 0), memberAddress: nonZeroKey(value, 32) });
       break;
+    case "transferFeeConfig":
+      if (value.length === 108) {
+        const fee = (at: number) => ({
+          epoch: dv.getBigUint64(at, true),
+          maximumFee: dv.getBigUint64(at + 8, true),
+          transferFeeBasisPoints: dv.getUint16(at + 16, true),
+        });
+        return state({
+          transferFeeConfigAuthority: nonZeroKey(value, 0),
+          withdrawWithheldAuthority: nonZeroKey(value, 32),
+          withheldAmount: dv.getBigUint64(64, true),
+          olderTransferFee: fee(72),
+          newerTransferFee: fee(90),
+        });
+      }
+      break;
+    case "interestBearingConfig":
+      if (value.length === 52) {
+        return state({
+          rateAuthority: nonZeroKey(value, 0),
+          initializationTimestamp: dv.getBigInt64(32, true),
+          preUpdateAverageRate: dv.getInt16(40, true),
+          lastUpdateTimestamp: dv.getBigInt64(42, true),
+          currentRate: dv.getInt16(50, true),
+        });
+      }
+      break;
+    case "scaledUiAmountConfig":
+      if (value.length === 56) {
+        return state({
+          authority: nonZeroKey(value, 0),
+          multiplier: String(dv.getFloat64(32, true)),
+          newMultiplierEffectiveTimestamp: dv.getBigInt64(40, true),
+          newMultiplier: String(dv.getFloat64(48, true)),
+        });
+      }
+      break;
+    case "tokenGroup":
+      if (value.length === 80) {
+        return state({
+          updateAuthority: nonZeroKey(value, 0),
+          mint: key(value, 32),
+          size: dv.getBigUint64(64, true),
+          maxSize: dv.getBigUint64(72, true),
+        });
+      }
+      break;
+    case "tokenGroupMember":
+      if (value.length === 72) return state({ mint: key(value, 0), group: key(value, 32), memberNumber: dv.getBigUint64(64, true) });
+      break;
+    case "tokenMetadata": {
+      const metadata = tokenMetadata(value);
+      if (metadata) return state(metadata);
+      break;
+    }
     case "pausableConfig":
       if (value.length === 33) return state({ authority: nonZeroKey(value, 0), paused: value[32] === 1 });
       break;

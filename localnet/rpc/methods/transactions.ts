@@ -94,10 +94,10 @@ const simulateTransaction: MethodHandler = (params, { chain }) => {
   const slot = chain.slot(level);
   const result = chain.simulateTransaction(raw, { sigVerify, replaceRecentBlockhash, accounts: addresses });
   const accounts =
-    result.accounts?.map((a) => {
+    result.accounts?.map((a, i) => {
       if (!a) return null;
       checkEncodable(a, accountEncoding);
-      return uiAccount(chain, a, accountEncoding);
+      return uiAccount(chain, a, accountEncoding, addresses?.[i]);
     }) ?? null;
   return withContext(slot, simulationJson(result, accounts, innerInstructions));
 };
