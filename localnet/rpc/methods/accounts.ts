@@ -30,7 +30,7 @@ const getAccountInfo: MethodHandler = (params, { chain }) => {
   const account = chain.getAccount(pubkey, level);
   if (!account) return withContext(slot, null);
   checkEncodable(account, encoding);
-  return withContext(slot, uiAccount(chain, account, encoding));
+  return withContext(slot, uiAccount(chain, account, encoding, pubkey));
 };
 
 const getMultipleAccounts: MethodHandler = (params, { chain }) => {
@@ -48,7 +48,7 @@ const getMultipleAccounts: MethodHandler = (params, { chain }) => {
   for (const a of accounts) if (a) checkEncodable(a, encoding);
   return withContext(
     slot,
-    accounts.map((a) => (a ? uiAccount(chain, a, encoding) : null)),
+    accounts.map((a, i) => (a ? uiAccount(chain, a, encoding, pubkeys[i]) : null)),
   );
 };
 
@@ -64,7 +64,7 @@ function* programAccountChunks(
   for (let next = source.next(); !next.done; next = source.next()) {
     const { pubkey, account } = next.value;
     if (account.lamports === 0n || !matchesFilters(account.data, filters)) continue;
-    buffer += `${first ? "" : ","}{"account":${uiAccountText(ctx.chain, account, encoding)},"pubkey":"${pubkey}"}`;
+    buffer += `${first ? "" : ","}{"account":${uiAccountText(ctx.chain, account, encoding, pubkey)},"pubkey":"${pubkey}"}`;
     first = false;
     if (buffer.length >= CHUNK_CHARS) {
       yield buffer;
