@@ -6,6 +6,7 @@
  * there are.
  */
 import type { Commitment } from "../src/config.ts";
+import { RpcCallError } from "./errors.ts";
 import type { RpcClient } from "./rpc-client.ts";
 import type { SourcedRead } from "./write-path.ts";
 import { userStakeFilters, type PoolTarget } from "./stake-accounts.ts";
@@ -71,4 +72,77 @@ export async function runBackfill(o: BackfillOptions): Promise<BackfillResult> {
   }
   if (slot === null) throw new Error("getProgramAccounts stream ended without a context slot");
   return { slot, accounts };
+}
+
+/** getProgramAccountsV2 page size (Helius's maximum). */
+export const INCREMENTAL_PAGE = 10_000;
+/** JSON-RPC "method not found": the endpoint has no getProgramAccountsV2. */
+const METHOD_NOT_FOUND = -32601;
+
+export interface IncrementalOptions {
+  rpc: RpcClient;
+  target: PoolTarget;
+  commitment: Commitment;
+  /** Every change at or after this slot is fetched. */
+  changedSinceSlot: bigint;
+  minContextSlot?: bigint;
+  apply(reads: SourcedRead[]): Promise<unknown>;
+  signal?: AbortSignal;
+}
+
+interface V2Page {
+  accounts: { pubkey: string; account: { data: [string, string]; lamports: number; owner: string } }[];
+  paginationKey: string | null;
+}
+
+/** Whether the endpoint lacks getProgramAccountsV2 (a plain validator): the caller falls back to a full backfill. */
+export function isUnsupportedMethod(err: unknown): boolean {
+  return err instanceof RpcCallError && err.rpcCode === METHOD_NOT_FOUND;
+}
+
+/**
+ * An incremental resync: only the UserStakes of the pool changed at or after `changedSinceSlot`, paged with
+ * Helius's getProgramAccountsV2 (`changedSinceSlot`, `limit`, `paginationKey`), each page applied through the
+ * write path at its context slot. Closed accounts are not returned by the method: the periodic full
+ * reconciliation closes their rows.
+ */
+export async function runIncrementalResync(o: IncrementalOptions): Promise<BackfillResult> {
+  const method = "getProgramAccountsV2";
+  let paginationKey: string | null = null;
+  let slot: bigint | null = null;
+  let accounts = 0;
+  do {
+    const config: Record<string, unknown> = {
+      commitment: o.commitment,
+      encoding: "base64",
+      withContext: true,
+      filters: userStakeFilters(o.target.pool),
+      limit: INCREMENTAL_PAGE,
+      changedSinceSlot: Number(o.changedSinceSlot),
+      ...(o.minContextSlot !== undefined ? { minContextSlot: Number(o.minContextSlot) } : {}),
+      ...(paginationKey !== null ? { paginationKey } : {}),
+    };
+    const result = await o.rpc.call<{ context?: { slot: number }; value?: V2Page } & Partial<V2Page>>(method, [o.target.programId, config], o.signal);
+    const page = result.value ?? (result as V2Page);
+    if (!result.context || !Array.isArray(page.accounts)) {
+      throw new RpcCallError(method, "response has no context slot or no accounts", { code: null, retryable: false });
+    }
+    const pageSlot = BigInt(result.context.slot);
+    if (slot === null || pageSlot > slot) slot = pageSlot;
+    const reads: SourcedRead[] = page.accounts.map((a) => {
+      if (!Array.isArray(a.account.data) || a.account.data[1] !== "base64") {
+        throw new RpcCallError(method, "account data is not base64-encoded", { code: null, retryable: false });
+      }
+      return {
+        address: a.pubkey,
+        slot: pageSlot,
+        account: { owner: a.account.owner, lamports: BigInt(a.account.lamports), data: Buffer.from(a.account.data[0], "base64") },
+        commitment: o.commitment,
+      };
+    });
+    accounts += reads.length;
+    if (reads.length > 0) await o.apply(reads);
+    paginationKey = typeof page.paginationKey === "string" ? page.paginationKey : null;
+  } while (paginationKey !== null);
+  return { slot: slot!, accounts };
 }

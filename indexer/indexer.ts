@@ -45,6 +45,8 @@ export interface IndexerDeps {
   /** Overrides config.solana.rpcUrl / wsUrl. */
   rpcUrl?: string;
   wsUrl?: string;
+  /** Overrides config.solana.grpcUrl (null: the websocket, whatever the configuration says). */
+  grpcUrl?: string | null;
   options?: Partial<IndexerOptions>;
 }
 
@@ -72,6 +74,11 @@ export interface Indexer {
   readonly metrics: IndexerMetrics;
 }
 
+function grpcEndpoint(deps: IndexerDeps): IndexerCore["grpc"] {
+  const url = deps.grpcUrl === undefined ? deps.config.solana.grpcUrl : deps.grpcUrl;
+  return url ? { url, token: deps.config.solana.grpcToken } : null;
+}
+
 /** What every term shares: the RPC client, metrics and status, the write queue and the write path. */
 function createCore(deps: IndexerDeps): IndexerCore {
   const options: IndexerOptions = { ...DEFAULT_INDEXER_OPTIONS, ...deps.options };
@@ -96,6 +103,7 @@ function createCore(deps: IndexerDeps): IndexerCore {
     target,
     commitment: deps.config.solana.commitment,
     wsUrl: deps.wsUrl ?? deps.config.solana.wsUrl,
+    grpc: grpcEndpoint(deps),
     metrics,
     status,
     publisher: createStatusPublisher({ db: deps.db, status, logger: deps.logger }),

@@ -11,9 +11,11 @@ import type { Commitment } from "../src/config.ts";
 import { createTierTableRepository } from "../src/db/repositories/tier-table.ts";
 import { listenForDeliveries } from "../src/db/repositories/webhook-inbox.ts";
 import type { Database, StakeEventSource } from "../src/db/schema.ts";
+import { poolHasStakes } from "../src/db/repositories/stakes-bulk.ts";
 import { exponentialBackoff, type Backoff } from "../src/retry.ts";
+import { createBulkWritePath } from "./bulk-write.ts";
 import { WEBHOOK_INBOX_CHANNEL } from "./contracts.ts";
-import { createLiveFeed, type LiveFeed } from "./live-feed.ts";
+import { createLiveSource, type LiveSource } from "./live/index.ts";
 import type { IndexerMetrics } from "./metrics.ts";
 import type { IndexerOptions } from "./options.ts";
 import { createReconciler, type Reconciler } from "./reconciler.ts";
@@ -39,6 +41,8 @@ export interface IndexerCore {
   target: PoolTarget;
   commitment: Commitment;
   wsUrl: string;
+  /** Yellowstone gRPC endpoint: when set, the live source is gRPC instead of the websocket. */
+  grpc: { url: string; token: string | undefined } | null;
   metrics: IndexerMetrics;
   status: StatusTracker;
   publisher: StatusPublisher;
@@ -50,7 +54,7 @@ export interface IndexerCore {
 
 export interface Term {
   signal: AbortSignal;
-  feed: LiveFeed;
+  feed: LiveSource;
   inbox: WebhookProcessor;
   wsBuffer: WsBuffer;
   rereads: Rereads;
@@ -62,6 +66,14 @@ export interface Term {
 /** Builds a term's parts; nothing runs until startTerm. */
 export function createTerm(core: IndexerCore, signal: AbortSignal): Term {
   const { options: o, rpc, commitment, logger: log, metrics, status } = core;
+  /** Every change at or before this slot is in the table or on its way (a snapshot, or the live source). */
+  let covered: bigint | null = null;
+  /** The first slot of a gap the live source could not replay (what it had covered when it was lost). */
+  let gap: bigint | null = null;
+  let gapOpen = false;
+  const cover = (slot: bigint) => {
+    if (covered === null || slot > covered) covered = slot;
+  };
 
   async function write(reads: SourcedRead[], source: StakeEventSource): Promise<WriteResult> {
     const result = await core.writes.run(() => core.writePath.apply(reads, source));
@@ -81,6 +93,14 @@ export function createTerm(core: IndexerCore, signal: AbortSignal): Term {
     readRetry: { attempts: o.webhookReadAttempts, backoff: exponentialBackoff(100, 2_000) },
     signal,
   });
+  // Backfill and resync batches: COPY + one set-based upsert each, one notice per batch.
+  const bulk = createBulkWritePath({ pool: core.pool, target: core.target, logger: log, onWrite: (result) => status.recordWrite(result) });
+  async function writeBatch(reads: SourcedRead[], source: StakeEventSource, initialFill: boolean): Promise<WriteResult> {
+    const result = await core.writes.run(() => bulk.apply(reads, source, { initialFill }));
+    if (result.sameSlotConflicts.length > 0) rereads.schedule(result.sameSlotConflicts, source);
+    return result;
+  }
+
   const wsBuffer = createWsBuffer({ write: (reads) => write(reads, "ws"), backoff: core.rpcBackoff, logger: log, signal });
   const rereads = createRereads({ rpc, commitment, delayMs: o.rereadDelayMs, write, metrics, logger: log, signal });
   const resync = createResyncLoop({
@@ -89,10 +109,18 @@ export function createTerm(core: IndexerCore, signal: AbortSignal): Term {
     commitment,
     options: o,
     backoff: core.rpcBackoff,
-    apply: (reads) => write(reads, "backfill"),
+    apply: (reads, batch) => writeBatch(reads, batch.source, batch.initialFill),
+    isEmpty: async () => !(await poolHasStakes(core.pool, core.target.pool)),
     metrics,
     status,
     publishStatus: () => core.publisher.publish(signal),
+    takeGap() {
+      const since = gap;
+      gap = null;
+      gapOpen = false;
+      return since;
+    },
+    onSnapshot: cover,
     logger: log,
     signal,
   });
@@ -110,8 +138,8 @@ export function createTerm(core: IndexerCore, signal: AbortSignal): Term {
     logger: log,
     signal,
   });
-  const feed = createLiveFeed({
-    wsUrl: core.wsUrl,
+  const feed = createLiveSource({
+    endpoints: { wsUrl: core.wsUrl, grpc: core.grpc },
     programId: core.target.programId,
     commitment,
     filters: userStakeFilters(core.target.pool),
@@ -119,11 +147,31 @@ export function createTerm(core: IndexerCore, signal: AbortSignal): Term {
     stallTimeoutMs: o.stallTimeoutMs,
     handshakeTimeoutMs: o.handshakeTimeoutMs,
     backoff: exponentialBackoff(o.reconnectBaseMs, o.reconnectMaxMs),
-    onAccount: (read) => wsBuffer.push({ ...read, commitment }),
+    onAccount(read) {
+      // Sources deliver in slot order: everything before this slot has been delivered.
+      cover(read.slot - 1n);
+      wsBuffer.push({ ...read, commitment });
+    },
     onSlot: (slot) => status.recordSlot(slot),
-    // Every (re)subscription leaves a gap the socket cannot replay: a resync closes it.
-    onSubscribed: () => resync.request(),
-    onReconnect: () => status.recordReconnect(),
+    // The first subscription is followed by the backfill. A reconnect the source replayed (gRPC fromSlot) left
+    // no gap; any other leaves one, healed by an incremental resync from the slot covered when it was lost.
+    onSubscribed({ reconnect, resumed }) {
+      if (!reconnect) resync.request("full");
+      else if (!resumed) resync.request(gap === null ? "full" : "incremental");
+      else {
+        gap = null;
+        gapOpen = false;
+        log.info("live source resumed by replay; no resync needed");
+      }
+    },
+    onReconnect() {
+      status.recordReconnect();
+      // The earliest uncovered slot since the source was first lost, until a resync takes it.
+      if (!gapOpen) {
+        gap = covered === null ? null : covered + 1n;
+        gapOpen = true;
+      }
+    },
   });
   return { signal, feed, inbox, wsBuffer, rereads, resync, reconciler, timers: [] };
 }

@@ -6,6 +6,7 @@
  */
 import type pg from "pg";
 import { createStakeChangeListener, STAKE_CHANGES_CHANNEL, type StakeChangeNotice } from "../../src/db/repositories/stakes.ts";
+import { batchStakes } from "../../src/db/repositories/stakes-bulk.ts";
 import { destroyClient, endClient } from "../../src/db/database.ts";
 import { INDEXER_HEARTBEAT_CHANNEL, listenForHeartbeats, pingConnection } from "../../src/db/repositories/indexer-state.ts";
 import { readPublishedTiers, TIER_TABLE_NOTICE } from "../../src/db/repositories/tier-table.ts";
@@ -85,6 +86,16 @@ export function parseNotice(payload: string | undefined): StakeChangeNotice | nu
   if (typeof n.effectiveStake !== "string" || !DIGITS.test(n.effectiveStake)) return null;
   if (typeof n.slot !== "string" || !DIGITS.test(n.slot)) return null;
   return v as StakeChangeNotice;
+}
+
+/** A batch notice's id (the indexer's batched writes announce a batch, not rows), or null. */
+export function parseBatchNotice(payload: string | undefined): string | null {
+  try {
+    const v = JSON.parse(payload ?? "") as { batch?: unknown };
+    return typeof v.batch === "string" && DIGITS.test(v.batch) ? v.batch : null;
+  } catch {
+    return null;
+  }
 }
 
 /**
@@ -366,6 +377,11 @@ export function createTierCache(o: TierCacheOptions): TierCache {
       reloadOrLose();
       return;
     }
+    const batch = parseBatchNotice(msg.payload);
+    if (batch !== null) {
+      expandBatch(batch);
+      return;
+    }
     const notice = parseNotice(msg.payload);
     if (!notice) {
       o.logger.warn({ channel: msg.channel }, "tier cache: malformed stake change notice; re-reading stakes");
@@ -374,6 +390,22 @@ export function createTierCache(o: TierCacheOptions): TierCache {
     }
     table.notice(notice);
   };
+
+  /**
+   * Expands a batch notice into its rows, read on the listening connection (after the batch committed) and
+   * applied like single notices (later slots win). A failed read replaces the connection, which reloads.
+   */
+  function expandBatch(batch: string): void {
+    const c = connection.client;
+    if (!c) return;
+    batchStakes(c, batch)
+      .then((rows) => {
+        for (const r of rows) {
+          table.notice({ owner: r.owner, pool: r.pool, address: "", tier: "", discountBps: 0, effectiveStake: r.effectiveStake.toString(), slot: r.slot.toString() });
+        }
+      })
+      .catch((err: unknown) => connection.lose(c, err));
+  }
 
   /** Reads the pool's stakes on the listening connection, so the snapshot is taken after LISTEN began. */
   async function reload(): Promise<void> {

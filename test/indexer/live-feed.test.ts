@@ -76,7 +76,8 @@ describe("live feed liveness", () => {
     const row = await s.db.selectFrom("stakes").selectAll().where("address", "=", address).executeTakeFirstOrThrow();
     expect(row.effective_stake).toBe(250_000n * KAMIYO);
     const ev = await s.db.selectFrom("stake_events").select("source").where("address", "=", address).execute();
-    expect(ev.map((e) => e.source)).toEqual(["backfill"]);
+    // Healed by the incremental resync (getProgramAccountsV2 changedSinceSlot), not a full backfill.
+    expect(ev.map((e) => e.source)).toEqual(["resync"]);
   });
 
   it("reconciles on its own schedule once backfilled, closing a row whose account vanished", async () => {

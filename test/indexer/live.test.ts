@@ -66,7 +66,8 @@ describe("indexer on the local chain", () => {
     const stored = await readStatus(s.db);
     expect(stored?.lastSlotBySource.backfill).toMatch(/^\d+$/);
     const events = await s.db.selectFrom("stake_events").select(["source"]).execute();
-    expect(events.map((e) => e.source)).toEqual(Array(5).fill("backfill"));
+    // An initial fill into an empty table is the baseline: no per-row event (stakes-bulk.ts says why).
+    expect(events).toEqual([]);
   });
 
   it("applies a stake made on chain through the websocket and announces it", async () => {

@@ -131,6 +131,7 @@ describe("resync loop", () => {
       options: { backfillBatch: 10, writeConcurrency: 1, backfillReadAhead: 1 },
       backoff: noDelay,
       apply: async () => undefined,
+      isEmpty: async () => true,
       metrics,
       status,
       publishStatus: async () => undefined,
