@@ -1,6 +1,6 @@
 /**
  * Inner instructions recorded from execution, through public clients: the staking model's Token-2022 transfer CPI
- * (Anchor over RPC) in getTransaction json and jsonParsed and in the Helius-style webhook delivery; an associated
+ * (Anchor over RPC) in getTransaction json and jsonParsed, getBlock and the Helius-style webhook delivery; an associated
  * token account create (CPIs inside LiteSVM) in getTransaction and simulateTransaction; and the simulation and
  * preflight fields a validator reports (fee, balances, loadedAccountsDataSize, replacementBlockhash, returnData).
  */
@@ -102,6 +102,14 @@ describe("inner instructions", () => {
       parsed: { type: "transfer", info: { source: adminToken.toBase58(), destination: a.rewardVault.toBase58(), authority: admin.publicKey.toBase58(), amount: (3n * KAMIYO).toString() } },
       stackHeight: 2,
     });
+
+    const blockParams = (details: string) => [raw.slot, { encoding: "json", transactionDetails: details, commitment: "confirmed", maxSupportedTransactionVersion: 0 }];
+    const full = (await rpc("getBlock", blockParams("full"))).result;
+    const inBlock = full.transactions.find((t: any) => t.transaction.signatures[0] === signature);
+    expect(inBlock.meta.innerInstructions).toEqual(raw.meta.innerInstructions);
+    const accountsOnly = (await rpc("getBlock", blockParams("accounts"))).result;
+    const simple = accountsOnly.transactions.find((t: any) => t.transaction.signatures[0] === signature);
+    expect(Object.keys(simple.meta).sort()).toEqual(["err", "fee", "postBalances", "postTokenBalances", "preBalances", "preTokenBalances", "rewards", "status"]);
 
     await waitFor("webhook delivery of fund_pool", () => deliveries.find((d) => d.transaction.signatures[0] === signature), { timeoutMs: 5000 });
     const delivered = deliveries.find((d) => d.transaction.signatures[0] === signature);

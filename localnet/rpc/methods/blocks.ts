@@ -61,6 +61,11 @@ const getBlock: MethodHandler = (params, { chain }) => {
       if (details === "accounts") {
         const message = (tx.transaction as { message: { accountKeys: unknown } }).message;
         tx.transaction = { signatures: (tx.transaction as { signatures: unknown }).signatures, accountKeys: message.accountKeys };
+        // the validator's simple meta: balances and status only (no inner instructions, logs or units)
+        const meta = tx.meta as Record<string, unknown>;
+        tx.meta = Object.fromEntries(
+          ["err", "fee", "postBalances", "postTokenBalances", "preBalances", "preTokenBalances", "status", ...(rewards ? ["rewards"] : [])].map((k) => [k, meta[k]]),
+        );
       }
       return tx;
     });
