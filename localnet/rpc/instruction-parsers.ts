@@ -1,64 +1,21 @@
 /**
- * jsonParsed instructions: System, SPL Token / Token-2022, Associated Token Account and Memo are decoded into
+ * jsonParsed instructions: System, SPL Token / Token-2022, Associated Token Account, Memo, address lookup tables,
+ * Stake and the upgradeable BPF loader are decoded into
  * `{program, programId, parsed: {type, info}}` like the validator; anything else (or malformed data) is shown
  * partially decoded as `{programId, accounts, data}`.
  */
 import { encodeBase58 } from "./base58.ts";
+import { accountAt, Cursor, ParseFailure } from "./instruction-cursor.ts";
+import { parseAddressLookupTable, parseStake, parseUpgradeableLoader } from "./native-instruction-parsers.ts";
 import { TOKEN_2022_PROGRAM_ID, TOKEN_PROGRAM_ID, uiTokenAmount } from "./token-accounts.ts";
 
 export const SYSTEM_PROGRAM_ID = "11111111111111111111111111111111";
 export const ATA_PROGRAM_ID = "ATokenGPvbdGVxr1b2hvZbsiqW5xWH25efTNsLJA8knL";
 export const MEMO_V1_PROGRAM_ID = "Memo1UhkJRfHyvLMcVucJwxXeuD728EqVDDwQDxFMNo";
 export const MEMO_PROGRAM_ID = "MemoSq4gqABAXKb96qnH8TysNcWxMyWCqXgDLGmfcHr";
-
-class ParseFailure extends Error {}
-
-class Cursor {
-  readonly dv: DataView;
-  readonly bytes: Uint8Array;
-  offset = 0;
-  constructor(bytes: Uint8Array) {
-    this.bytes = bytes;
-    this.dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  }
-  need(n: number): void {
-    if (this.offset + n > this.bytes.length) throw new ParseFailure("short data");
-  }
-  u8(): number {
-    this.need(1);
-    return this.bytes[this.offset++]!;
-  }
-  u32(): number {
-    this.need(4);
-    const v = this.dv.getUint32(this.offset, true);
-    this.offset += 4;
-    return v;
-  }
-  u64(): bigint {
-    this.need(8);
-    const v = this.dv.getBigUint64(this.offset, true);
-    this.offset += 8;
-    return v;
-  }
-  key(): string {
-    this.need(32);
-    const v = encodeBase58(this.bytes.subarray(this.offset, this.offset + 32));
-    this.offset += 32;
-    return v;
-  }
-  /** Rust String / Vec<u8> as bincode writes it: u64 length then bytes. */
-  bincodeString(): string {
-    const n = Number(this.u64());
-    this.need(n);
-    const v = new TextDecoder("utf-8", { fatal: true }).decode(this.bytes.subarray(this.offset, this.offset + n));
-    this.offset += n;
-    return v;
-  }
-  /** COption<Pubkey> as spl-token instruction data writes it: u8 tag then 32 bytes when 1. */
-  optionKey(): string | null {
-    return this.u8() === 1 ? this.key() : null;
-  }
-}
+const ADDRESS_LOOKUP_TABLE_PROGRAM_ID = "AddressLookupTab1e1111111111111111111111111";
+const STAKE_PROGRAM_ID = "Stake11111111111111111111111111111111111111";
+const UPGRADEABLE_LOADER_ID = "BPFLoaderUpgradeab1e11111111111111111111111";
 
 export interface ParsedInstructionJson {
   program: string;
@@ -72,12 +29,6 @@ export interface PartiallyDecodedInstructionJson {
   accounts: string[];
   data: string;
   stackHeight: number | null;
-}
-
-function accountAt(accounts: string[], i: number): string {
-  const a = accounts[i];
-  if (a === undefined) throw new ParseFailure("missing account");
-  return a;
 }
 
 function parseSystem(data: Uint8Array, accounts: string[]): { type: string; info: Record<string, unknown> } {
@@ -274,6 +225,12 @@ export function parseInstruction(
         return { program: "spl-token", programId, parsed: parseToken(data, accounts), stackHeight };
       case ATA_PROGRAM_ID:
         return { program: "spl-associated-token-account", programId, parsed: parseAta(data, accounts), stackHeight };
+      case ADDRESS_LOOKUP_TABLE_PROGRAM_ID:
+        return { program: "address-lookup-table", programId, parsed: parseAddressLookupTable(data, accounts), stackHeight };
+      case STAKE_PROGRAM_ID:
+        return { program: "stake", programId, parsed: parseStake(data, accounts), stackHeight };
+      case UPGRADEABLE_LOADER_ID:
+        return { program: "bpf-upgradeable-loader", programId, parsed: parseUpgradeableLoader(data, accounts), stackHeight };
       case MEMO_PROGRAM_ID:
       case MEMO_V1_PROGRAM_ID:
         return { program: "spl-memo", programId, parsed: new TextDecoder("utf-8", { fatal: true }).decode(data), stackHeight };

@@ -46,12 +46,21 @@ afterAll(async () => {
   await h.close();
 });
 
-async function send(ixs: TransactionInstruction[], signers: Keypair[] = []): Promise<void> {
+async function send(ixs: TransactionInstruction[], signers: Keypair[] = []): Promise<string> {
   const latest = await h.connection.getLatestBlockhash();
   const tx = new Transaction({ feePayer: payer.publicKey, ...latest }).add(...ixs);
   const signature = await h.connection.sendTransaction(tx, [payer, ...signers]);
   const { value } = await h.connection.confirmTransaction({ signature, ...latest }, "confirmed");
   expect(value.err).toBeNull();
+  return signature;
+}
+
+/** The jsonParsed instructions of a landed transaction, as {program, type, info}. */
+async function parsedInstructions(signature: string) {
+  const tx = await h.connection.getParsedTransaction(signature, { commitment: "confirmed", maxSupportedTransactionVersion: 0 });
+  return tx!.transaction.message.instructions.map((ix) =>
+    "parsed" in ix ? { program: ix.program, type: (ix.parsed as { type: string }).type, info: (ix.parsed as { info: Record<string, unknown> }).info } : null,
+  );
 }
 
 async function parsed(key: PublicKey): Promise<ParsedAccountData> {
@@ -100,7 +109,10 @@ describe("jsonParsed accounts", () => {
     const recentSlot = await h.connection.getSlot("finalized");
     const [create, table] = AddressLookupTableProgram.createLookupTable({ authority: payer.publicKey, payer: payer.publicKey, recentSlot });
     const members = [Keypair.generate().publicKey, Keypair.generate().publicKey];
-    await send([create, AddressLookupTableProgram.extendLookupTable({ lookupTable: table, authority: payer.publicKey, payer: payer.publicKey, addresses: members })]);
+    const tableSignature = await send([create, AddressLookupTableProgram.extendLookupTable({ lookupTable: table, authority: payer.publicKey, payer: payer.publicKey, addresses: members })]);
+    const [createIx, extendIx] = await parsedInstructions(tableSignature);
+    expect(createIx).toMatchObject({ program: "address-lookup-table", type: "createLookupTable", info: { lookupTableAccount: table.toBase58(), recentSlot } });
+    expect(extendIx).toMatchObject({ program: "address-lookup-table", type: "extendLookupTable", info: { newAddresses: members.map((m) => m.toBase58()) } });
     const lookup = await parsed(table);
     expect(lookup.program).toBe("address-lookup-table");
     expect(lookup.parsed).toMatchObject({
@@ -119,7 +131,7 @@ describe("jsonParsed accounts", () => {
     const stake = Keypair.generate();
     const staker = Keypair.generate().publicKey;
     const stakeRent = await h.connection.getMinimumBalanceForRentExemption(StakeProgram.space);
-    await send(
+    const stakeSignature = await send(
       StakeProgram.createAccount({
         fromPubkey: payer.publicKey,
         stakePubkey: stake.publicKey,
@@ -143,6 +155,18 @@ describe("jsonParsed accounts", () => {
         },
       },
       space: StakeProgram.space,
+    });
+
+    const [, initialize] = await parsedInstructions(stakeSignature);
+    expect(initialize).toEqual({
+      program: "stake",
+      type: "initialize",
+      info: {
+        stakeAccount: stake.publicKey.toBase58(),
+        rentSysvar: SYSVAR_RENT_PUBKEY.toBase58(),
+        authorized: { staker: staker.toBase58(), withdrawer: payer.publicKey.toBase58() },
+        lockup: { unixTimestamp: 0, epoch: 0, custodian: PublicKey.default.toBase58() },
+      },
     });
 
     const vote = Keypair.generate();
