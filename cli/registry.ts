@@ -17,4 +17,5 @@ export const COMMANDS: readonly CommandEntry[] = [
   { name: "worker", summary: "Run the revenue pipeline workers and set up its daily schedule", load: lazy("worker.ts") },
   { name: "pay", summary: "Pay for a paid route with x402 from a (demo) wallet and print the answer", load: lazy("pay.ts") },
   { name: "jobs", summary: "Revenue pipeline runs: jobs run --date YYYY-MM-DD, jobs status", load: lazy("jobs.ts") },
+  { name: "ledger", summary: "Reconcile the x402 revenue ledger with the chain: ledger reconcile [--since YYYY-MM-DD]", load: lazy("ledger.ts") },
 ];

@@ -14,6 +14,7 @@ import type { Alerter } from "./alerts.ts";
 import type { ChainGateway } from "./chain.ts";
 import { PipelineHalt } from "./errors.ts";
 import type { Jupiter } from "./jupiter.ts";
+import type { LedgerGate } from "./ledger/gate.ts";
 import type { RunRow, RunStore } from "./runs.ts";
 import { createAllocateStep } from "./steps/allocate.ts";
 import { createBuybackStep } from "./steps/buyback.ts";
@@ -43,6 +44,8 @@ export interface PipelineDeps {
   /** Status poll and resend intervals while a transaction is in flight. */
   pollMs?: number;
   resendMs?: number;
+  /** Reconciles each run's ledger window before it allocates (jobs/ledger/gate.ts). */
+  ledgerGate?: LedgerGate | undefined;
   /** Test seam: called at each step boundary (crash tests exit the process here). */
   boundary?: (name: Boundary) => void | Promise<void>;
   /** Wraps each step of a run (jobs/metrics.ts times them). */
@@ -61,7 +64,7 @@ export function createPipeline(deps: PipelineDeps) {
     ...(deps.boundary ? { boundary: deps.boundary } : {}),
   });
   const steps = {
-    allocate: createAllocateStep({ store, allocationBps: deps.allocationBps, now: deps.now ?? (() => new Date()), logger }),
+    allocate: createAllocateStep({ store, allocationBps: deps.allocationBps, now: deps.now ?? (() => new Date()), logger, ledgerGate: deps.ledgerGate }),
     buyback: createBuybackStep({ store, chain, jupiter: deps.jupiter, wallet, moneyStep, slippageBps: deps.slippageBps, maxPriceImpactBps: deps.maxPriceImpactBps, logger }),
     fund: createFundStep({ store, chain, staking: createStakingInstructions(deps.programId, deps.kamiyoMint), wallet, moneyStep, logger }),
     async finish(run: RunRow, report: RunReport): Promise<void> {

@@ -16,6 +16,7 @@ import type { Pipeline } from "./pipeline.ts";
 import { JOB, RunJobData } from "./queue.ts";
 import type { RunStore } from "./runs.ts";
 import { tick } from "./scheduler.ts";
+import { LEDGER_JOB, runLedgerJob, type LedgerReconciler } from "./ledger/index.ts";
 import { jobReport } from "./steps/report.ts";
 
 export interface JobProcessorDeps {
@@ -25,6 +26,8 @@ export interface JobProcessorDeps {
   queue: Queue;
   config: Config;
   logger: Logger;
+  /** Runs the periodic ledger reconciliation job (LEDGER_JOB). */
+  ledger?: LedgerReconciler;
   now?: () => Date;
 }
 
@@ -66,6 +69,9 @@ export function createJobProcessor(deps: JobProcessorDeps): (job: Job) => Promis
         const row = await snapshotApy({ store, chain, programId, kamiyoMint, allocationBps: config.jobs.allocationBps, logger, ...clock });
         return { apyBps: row.calculated_apy_bps?.toString() ?? null };
       }
+      case LEDGER_JOB:
+        if (deps.ledger) return runLedgerJob(deps.ledger);
+        throw new PipelineHalt("run_missing", "this worker has no ledger reconciler");
       default:
         throw new PipelineHalt("run_missing", `unknown job name ${job.name}`);
     }

@@ -15,6 +15,7 @@ import { readKeypairFile } from "../src/solana/keypair-file.ts";
 import { createAlerter, type Alerter } from "./alerts.ts";
 import { createChainGateway, type ChainGateway } from "./chain.ts";
 import { createJupiter } from "./jupiter.ts";
+import { createLedgerGate, createLedgerMetrics, ledgerReconcilerFromConfig, scheduleLedgerReconciliation, type LedgerReconciler } from "./ledger/index.ts";
 import { createPipelineMetrics } from "./metrics.ts";
 import { createPipeline, type Boundary, type Pipeline } from "./pipeline.ts";
 import { createJobProcessor } from "./processor.ts";
@@ -54,6 +55,8 @@ export interface JobsRuntime {
   pipeline: Pipeline;
   store: RunStore;
   chain: ChainGateway;
+  /** The revenue ledger reconciler (run periodically by the queue, and before each allocation). */
+  ledger: LedgerReconciler;
   /** Upserts the schedulers and queues a catch-up tick (safe to repeat). */
   setup(): Promise<void>;
   /** Stops taking jobs, waits up to `graceMs` for the active one, then closes connections. */
@@ -69,7 +72,7 @@ export async function createJobsRuntime(deps: JobsRuntimeDeps): Promise<JobsRunt
   const { config } = deps;
   const logger = deps.logger.child({ component: "jobs" });
   const prefix = deps.prefix ?? config.jobs.queuePrefix;
-  const admin = deps.admin ?? loadKeypair(config.jobs.adminKeypairPath);
+  const admin = deps.admin ?? loadKeypair(requireAdminKeypairPath(config));
   const store = createRunStore(deps.db);
   const chain = createChainGateway({ rpcUrl: config.solana.rpcUrl, commitment: config.solana.commitment });
   const minSolLamports = deps.minSolLamports ?? 10_000_000n;
@@ -86,6 +89,7 @@ export async function createJobsRuntime(deps: JobsRuntimeDeps): Promise<JobsRunt
     : null;
   const baseAlerter = deps.alerter ?? createAlerter({ webhookUrl: config.jobs.alertWebhookUrl, logger });
   const alerter = metrics ? metrics.countingAlerter(baseAlerter) : baseAlerter;
+  const ledger = ledgerReconcilerFromConfig({ config, db: deps.db, logger, alerter, metrics: deps.registry ? createLedgerMetrics(deps.registry) : null });
   const pipeline = createPipeline({
     store,
     chain,
@@ -105,6 +109,7 @@ export async function createJobsRuntime(deps: JobsRuntimeDeps): Promise<JobsRunt
     minSolLamports,
     ...(deps.boundary ? { boundary: deps.boundary } : {}),
     ...(metrics ? { timeStep: metrics.timeStep } : {}),
+    ledgerGate: createLedgerGate({ db: deps.db, reconciler: ledger }),
   });
   const queueConnection: Redis = createRedis(deps.redisUrl);
   const queue = createPipelineQueue(queueConnection, prefix);
@@ -113,7 +118,7 @@ export async function createJobsRuntime(deps: JobsRuntimeDeps): Promise<JobsRunt
   let workerConnection: Redis | null = null;
   if (deps.startWorker ?? true) {
     workerConnection = createRedis(deps.redisUrl);
-    const processor = createJobProcessor({ pipeline, store, chain, queue, config, logger, ...(deps.now ? { now: deps.now } : {}) });
+    const processor = createJobProcessor({ pipeline, store, chain, queue, config, logger, ledger, ...(deps.now ? { now: deps.now } : {}) });
     worker = new Worker(PIPELINE_QUEUE, processor, {
       connection: workerConnection,
       prefix,
@@ -133,12 +138,15 @@ export async function createJobsRuntime(deps: JobsRuntimeDeps): Promise<JobsRunt
     pipeline,
     store,
     chain,
-    setup: () =>
-      setupSchedules(queue, {
+    ledger,
+    async setup() {
+      await setupSchedules(queue, {
         pipelineCron: config.jobs.pipelineCron,
         apyCron: config.jobs.apyCron,
         ...(deps.now ? { now: deps.now } : {}),
-      }),
+      });
+      await scheduleLedgerReconciliation(queue, config.jobs.ledgerReconcileIntervalSeconds);
+    },
     async close(graceMs = 30_000) {
       if (worker) {
         const closing = worker.close();
@@ -165,6 +173,12 @@ export function createJobsRuntimeFromConfig(options: { config: Config; db: Kysel
     ...(options.prefix ? { prefix: options.prefix } : {}),
     ...(options.registry ? { registry: options.registry } : {}),
   });
+}
+
+/** The worker signs the buyback and the funding with the pool admin's key (cli/compose.ts validate checks it first). */
+function requireAdminKeypairPath(config: Config): string {
+  if (config.jobs.adminKeypairPath === undefined) throw new ConfigError("ADMIN_KEYPAIR_PATH: required by the worker");
+  return config.jobs.adminKeypairPath;
 }
 
 /** The worker is the one role that calls Jupiter; it cannot run without knowing where. */

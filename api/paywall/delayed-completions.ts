@@ -1,7 +1,12 @@
 /**
  * Settled payments whose ledger row could not be written while the database was unavailable, kept in memory
  * (oldest first, bounded) and written again by `flush`. Only failures that isRetryable says may pass are
- * kept; a row the database refuses for any other reason is logged for reconciliation from the chain.
+ * kept; a row the database refuses for any other reason is logged.
+ *
+ * Memory is not where these rows are safe: it only spares the reconciler work. Every settled payment is on
+ * chain, and the ledger reconciler (jobs/ledger/reconciler.ts) inserts or completes its row from there; a write
+ * from here after the reconciler's (or the reverse) changes nothing (usage.complete keeps a settled row as it
+ * is). A row dropped here, abandoned at shutdown or lost with the process therefore still appears exactly once.
  */
 import { describeError, isRetryable } from "../../src/errors.ts";
 import type { Logger } from "../../src/log.ts";

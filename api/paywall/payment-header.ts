@@ -5,7 +5,7 @@
  */
 import { createHash } from "node:crypto";
 import type { PaymentPayload } from "@x402/core/types";
-import { getBase64Encoder, getTransactionDecoder } from "@solana/kit";
+import { getBase64Encoder, getCompiledTransactionMessageDecoder, getTransactionDecoder } from "@solana/kit";
 import { decodePaymentSignatureHeader } from "@x402/core/http";
 import { getTokenPayerFromTransaction } from "@x402/svm";
 import { walletProblem } from "../../src/domain/wallet.ts";
@@ -18,6 +18,8 @@ export interface ParsedPayment {
   signedAmount: bigint;
   /** Hex sha256 of the transaction's message bytes: equal for every copy of the same payment. */
   paymentKey: string;
+  /** The message's recent blockhash: once it expires, the payment can no longer land. */
+  recentBlockhash: string;
 }
 
 export type PaymentHeaderResult = { ok: true; payment: ParsedPayment } | { ok: false; reason: string };
@@ -29,6 +31,16 @@ const MAX_HEADER_LENGTH = 16_384;
 const INTEGER = /^(0|[1-9]\d{0,19})$/;
 const base64 = getBase64Encoder();
 const transactionDecoder = getTransactionDecoder();
+const messageDecoder = getCompiledTransactionMessageDecoder();
+
+/**
+ * The key that names a payment: hex sha256 of its transaction's message bytes. The fee payer's signature is
+ * not part of the message, so the payer's partially signed copy and the settled transaction on chain have
+ * the same key (the ledger reconciler reads it from the chain with this function).
+ */
+export function paymentKeyOf(messageBytes: Uint8Array): string {
+  return createHash("sha256").update(messageBytes).digest("hex");
+}
 
 const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
 
@@ -58,11 +70,13 @@ export function parsePaymentHeader(header: string): PaymentHeaderResult {
   if (inner.transaction.length > MAX_TRANSACTION_BASE64) return { ok: false, reason: "payload.transaction is larger than a Solana transaction" };
   let payer: string;
   let messageBytes: Uint8Array;
+  let recentBlockhash: string;
   try {
     // What @x402/svm's decodeTransactionFromPayload does, without its console.error on every bad input.
     const tx = transactionDecoder.decode(base64.encode(inner.transaction));
     payer = getTokenPayerFromTransaction(tx);
     messageBytes = Uint8Array.from(tx.messageBytes);
+    recentBlockhash = messageDecoder.decode(messageBytes).lifetimeToken;
   } catch {
     return { ok: false, reason: "payload.transaction is not a decodable Solana transaction" };
   }
@@ -73,7 +87,8 @@ export function parsePaymentHeader(header: string): PaymentHeaderResult {
       payload: decoded as PaymentPayload,
       payer,
       signedAmount: BigInt(accepted.amount),
-      paymentKey: createHash("sha256").update(messageBytes).digest("hex"),
+      paymentKey: paymentKeyOf(messageBytes),
+      recentBlockhash,
     },
   };
 }

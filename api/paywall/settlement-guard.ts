@@ -3,12 +3,16 @@
  * decided, and one payment settles at most once. In this process a key held before the first await refuses
  * a second request carrying the same payment (Node runs one callback at a time, so the check and the hold
  * cannot interleave); across processes the ledger's reservation, unique per payment key, does. The settled
- * payment is then completed in the ledger, and a failed one gives its key and reservation back.
+ * payment is then completed in the ledger. A settlement the facilitator refused gives its key and reservation
+ * back; one whose outcome is unknown (a timeout, a lost connection, a transaction sent but not confirmed) keeps
+ * both, so the payment cannot settle a second time, until the ledger reconciler (jobs/ledger/) learns from the
+ * chain whether it landed (and completes the row) or can no longer land (and releases it).
  *
  * x402 logs a before-hook that throws and goes on to settle, so these hooks answer (abort or proceed) and
  * never throw.
  */
 import type { AfterSettleHook, BeforeSettleHook, BeforeVerifyHook, OnSettleFailureHook, x402ResourceServer } from "@x402/core/server";
+import { SettleError } from "@x402/core/types";
 import { describeError } from "../../src/errors.ts";
 import type { Logger } from "../../src/log.ts";
 import type { PaywallMetrics } from "./metrics.ts";
@@ -38,10 +42,28 @@ export function createSettledKeys(ttlMs = SETTLED_KEY_TTL_MS) {
   };
 }
 
+/** Where a paid request's settlement can be interrupted (the crash tests kill the process there). */
+export type SettlementBoundary = "reserved" | "beforeComplete";
+
 export interface SettlementGuardDeps {
   ledger: UsageLedger;
   metrics: PaywallMetrics | null;
   log: Logger;
+  /** Test seam: called at each settlement boundary. */
+  boundary?: ((name: SettlementBoundary) => void | Promise<void>) | undefined;
+}
+
+/** Reasons with which the facilitator says the transaction may have been sent: the outcome is not known. */
+const OUTCOME_UNKNOWN_REASONS = new Set(["invalid_exact_svm_transaction_failed", "settlement_pending", "post_settlement_transfer_not_confirmed", "duplicate_settlement"]);
+
+/**
+ * True unless the facilitator answered that it refused the payment before sending anything: a timeout, a lost
+ * connection, an unclassified error, or a SettleError that names a transaction or a possibly sent one.
+ */
+export function settleOutcomeUnknown(error: unknown): boolean {
+  if (!(error instanceof SettleError)) return true;
+  if (error.transaction) return true;
+  return error.errorReason === undefined || OUTCOME_UNKNOWN_REASONS.has(error.errorReason);
 }
 
 interface GuardContext extends SettlementGuardDeps {
@@ -74,6 +96,7 @@ function usageRecord(state: PricedState, requirements: Requirements, payer = sta
     network: requirements.network,
     asset: requirements.asset,
     payTo: requirements.payTo,
+    recentBlockhash: state.payment.recentBlockhash,
   };
 }
 
@@ -113,6 +136,7 @@ function beforeSettle(g: GuardContext): BeforeSettleHook {
       return { abort: true, reason: "ledger_refused", message: "the payment could not be recorded, so it was not settled" };
     }
     state.reserved = outcome === "reserved";
+    if (state.reserved) await g.boundary?.("reserved");
     // "unavailable": the ledger cannot be written now. The payment still settles (the content is paid for), guarded
     // against duplicates in this process only, and its row is written once the database is back.
     if (outcome === "unavailable") g.log.warn({ paymentKey: key }, "settling without a ledger reservation (database unavailable)");
@@ -129,6 +153,7 @@ function afterSettle(g: GuardContext): AfterSettleHook {
       return;
     }
     g.metrics?.settled.inc({ tier: state.decision.tier ?? "none" });
+    await g.boundary?.("beforeComplete");
     await g.ledger.complete({
       ...usageRecord(state, requirements, result.payer ?? state.payment.payer),
       settlementSignature: result.transaction,
@@ -138,17 +163,23 @@ function afterSettle(g: GuardContext): AfterSettleHook {
   };
 }
 
-/** Settlement failed: no content is served, and the payment's key and reservation are given back. */
+/**
+ * Settlement failed: no content is served. Refused by the facilitator: the payment's key and reservation are
+ * given back. Outcome unknown: both stay until the ledger reconciler decides from the chain.
+ */
 function settleFailure(g: GuardContext): OnSettleFailureHook {
   return async ({ error }) => {
     const state = paywallRequests.getStore();
     if (!state?.payment) return;
-    g.metrics?.rejections.inc({ reason: "settlement_failed" });
     const transaction = (error as { transaction?: unknown }).transaction;
-    g.log.warn(
-      { paymentKey: state.payment.paymentKey, err: describeError(error), ...(typeof transaction === "string" && transaction ? { transaction } : {}) },
-      "payment settlement failed; no content served",
-    );
+    const logged = { paymentKey: state.payment.paymentKey, err: describeError(error), ...(typeof transaction === "string" && transaction ? { transaction } : {}) };
+    if (settleOutcomeUnknown(error)) {
+      g.metrics?.rejections.inc({ reason: "settlement_outcome_unknown" });
+      g.log.warn(logged, "payment settlement outcome unknown; no content served, the payment stays reserved until the ledger reconciler reads the chain");
+      return;
+    }
+    g.metrics?.rejections.inc({ reason: "settlement_failed" });
+    g.log.warn(logged, "payment settlement refused; no content served");
     if (state.guarded) g.settledKeys.drop(state.payment.paymentKey);
     if (state.reserved) await g.ledger.release(state.payment.paymentKey);
     state.guarded = false;

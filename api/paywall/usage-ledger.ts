@@ -1,9 +1,14 @@
 /**
  * The x402_usage ledger as the paywall writes it: a reservation keyed by the payment before settlement
  * (insert-or-abort, so one payment settles once across every API instance), completed with the settlement
- * signature after, deleted when settlement fails. A completion that cannot be written while the database is
- * unavailable (isRetryable) is kept in memory and retried, so a settled payment still ends up as exactly one
- * row; one refused for any other reason is logged for reconciliation from the chain, not retried.
+ * signature after, deleted when the facilitator refused the settlement (kept when its outcome is unknown).
+ *
+ * Exactly once, whatever crashes: the chain is the reference. A completion that cannot be written while the
+ * database is unavailable is retried from memory as a fast path only; what this process never writes (it was
+ * killed, the memory bound was reached, the row was refused) is written by the ledger reconciler
+ * (jobs/ledger/reconciler.ts) from the payTo account's history. Both writes are keyed by the payment key (and the
+ * signature, both unique), and a settled row is never changed, so whichever comes first makes the one row and
+ * the other changes nothing.
  */
 import type { Kysely } from "kysely";
 import { createUsageRepository, type SettledUsage, type UsageRecord } from "../../src/db/repositories/usage.ts";
@@ -76,7 +81,7 @@ export function createUsageLedger(o: UsageLedgerOptions): UsageLedger {
     },
     async release(paymentKey) {
       try {
-        await usage.release(paymentKey);
+        void (await usage.release(paymentKey));
       } catch (err) {
         // The reservation stays and blocks this payment from settling again, which fails closed.
         o.logger.error({ err: describeError(err), paymentKey }, "x402 usage: cannot release a failed payment's reservation");

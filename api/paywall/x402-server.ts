@@ -13,9 +13,14 @@ import type { Config, PaidRoute } from "../../src/config.ts";
 import { createRoutePrices, priceForSignedAmount, quoteUnpaid, WALLET_HINT_HEADER, type PriceDecision, type Quote, type RoutePrices, type StakeView } from "../../src/domain/quote.ts";
 import type { Logger } from "../../src/log.ts";
 import type { PaywallMetrics } from "./metrics.ts";
-import { createQuoteBodies, stakingHintJson, type QuoteBody } from "./quote-body.ts";
+import { createQuoteBodies, stakingHintJson, type QuoteBody, type StakingHintJson } from "./quote-body.ts";
+import type { DiscountTier } from "../../src/domain/tiers.ts";
 import { paywallRequests } from "./request-state.ts";
-import { guardSettlement } from "./settlement-guard.ts";
+import { guardSettlement, type SettlementBoundary } from "./settlement-guard.ts";
+import { declarePaymentIdentifierExtension, PAYMENT_IDENTIFIER, paymentIdentifierResourceServerExtension } from "@x402/extensions/payment-identifier";
+import type { Kysely } from "kysely";
+import type { Database } from "../../src/db/schema.ts";
+import { withPaymentIdentifiers } from "./payment-identity.ts";
 import type { UsageLedger } from "./usage-ledger.ts";
 
 /** One paid route's prices and its 402 bodies (shared by x402's unpaidResponseBody and the quote cache). */
@@ -28,9 +33,15 @@ export interface X402ServerDeps {
   config: Config;
   facilitator: FacilitatorClient;
   stake: StakeView;
+  /** The tier table in effect (the tier cache's), for the staking hint's table of prices. */
+  tiers: () => readonly DiscountTier[];
   ledger: UsageLedger;
   metrics: PaywallMetrics | null;
   log: Logger;
+  /** Where payment identifiers are bound to payments (x402 payment-identifier extension); none without it. */
+  identifiersDb?: Kysely<Database> | undefined;
+  /** Test seam: called at each settlement boundary (crash tests). */
+  boundary?: ((name: SettlementBoundary) => void | Promise<void>) | undefined;
 }
 
 export interface X402Server {
@@ -42,6 +53,8 @@ export interface X402Server {
   quoting: ReadonlyMap<PaidRoute, RouteQuoting>;
   /** "METHOD /path" of each configured route. */
   routeKeys: readonly string[];
+  /** Rebuilds x402's table of supported kinds from the facilitator (after it rotated its fee payer). */
+  reinitialize(): Promise<void>;
 }
 
 /** One frozen Price per amount: x402 copies a Price and never changes it. */
@@ -98,6 +111,8 @@ function routeConfig(deps: X402ServerDeps, route: PaidRoute, quoting: RouteQuoti
     resource: `${config.publicUrl.replace(/\/+$/, "")}${route.path}`,
     description: route.description,
     mimeType: "application/json",
+    // Optional for clients: one that sends an id gets its paid answer again on a retry (payment-identity.ts).
+    ...(deps.identifiersDb ? { extensions: { [PAYMENT_IDENTIFIER]: declarePaymentIdentifierExtension(false) } } : {}),
     unpaidResponseBody: (ctx) => {
       const state = paywallRequests.getStore();
       const q = state?.decision && state.quote ? { decision: state.decision, quote: state.quote } : quoteUnpaid(quoting.prices, hintOf(ctx), stake);
@@ -114,7 +129,13 @@ export function createX402Server(deps: X402ServerDeps): X402Server {
   const quoting = new Map<PaidRoute, RouteQuoting>();
   const routes: Record<string, RouteConfig> = {};
   for (const route of config.x402.routes) {
-    const hint = stakingHintJson(route, config.tiers, config.x402.stakingUrl);
+    // Rebuilt only when the table in effect is replaced (its identity changes with each published table).
+    let hinted: { tiers: readonly DiscountTier[]; json: StakingHintJson } | null = null;
+    const hint = (): StakingHintJson => {
+      const tiers = deps.tiers();
+      if (hinted?.tiers !== tiers) hinted = { tiers, json: stakingHintJson(route, tiers, config.x402.stakingUrl) };
+      return hinted.json;
+    };
     const q: RouteQuoting = {
       prices: createRoutePrices(route.price),
       quoteBody: createQuoteBodies({ route, usdcMint: config.solana.usdcMint, network, payTo: config.x402.payTo, hint }),
@@ -125,12 +146,16 @@ export function createX402Server(deps: X402ServerDeps): X402Server {
   // No rpcUrl: the requirements carry no recent blockhash, so an unpaid answer depends only on route and price
   // (which the quote cache relies on).
   const resourceServer = new x402ResourceServer(deps.facilitator).register(network, new ExactSvmScheme());
-  guardSettlement(resourceServer, { ledger: deps.ledger, metrics: deps.metrics, log: deps.log });
+  guardSettlement(resourceServer, { ledger: deps.ledger, metrics: deps.metrics, log: deps.log, boundary: deps.boundary });
+  if (deps.identifiersDb) resourceServer.registerExtension(paymentIdentifierResourceServerExtension);
   const httpServer = new x402HTTPResourceServer(resourceServer, routes);
   return {
-    middleware: paymentMiddlewareFromHTTPServer(httpServer, undefined, undefined, true),
+    middleware: deps.identifiersDb
+      ? withPaymentIdentifiers(paymentMiddlewareFromHTTPServer(httpServer, undefined, undefined, true), { db: deps.identifiersDb, log: deps.log, metrics: deps.metrics })
+      : paymentMiddlewareFromHTTPServer(httpServer, undefined, undefined, true),
     requiresPayment: (req, method) => httpServer.requiresPayment({ adapter: new ExpressAdapter(req), path: req.path, method }),
     quoting,
     routeKeys: Object.keys(routes),
+    reinitialize: () => httpServer.initialize(),
   };
 }

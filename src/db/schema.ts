@@ -113,6 +113,8 @@ export interface PipelineRunsTable {
   kamiyo_funded: bigint | null;
   failed_from: PipelineStatus | null;
   error: string | null;
+  /** The chain slot the revenue ledger was reconciled through when the run allocated (migration 140). */
+  ledger_reconciled_slot: bigint | null;
   created_at: Generated<Date>;
   updated_at: Generated<Date>;
 }
@@ -214,10 +216,80 @@ export interface X402UsageTable {
   asset: string;
   pay_to: string;
   created_at: Generated<Date>;
+  /** The payment transaction's recent blockhash (migration 140): once it expires, a reservation with no transaction on chain is released. */
+  recent_blockhash: string | null;
+  settled_at: Date | null;
+  /** Who wrote the row: the paywall, or the ledger reconciler (tier derived from the route's price, or not derivable). */
+  source: Generated<UsageSource>;
+}
+
+export type UsageSource = "paywall" | "recovered_derived" | "recovered";
+
+/** One pass of the ledger reconciler over the payTo USDC account's history (jobs/ledger/). */
+export interface LedgerReconciliationsTable {
+  id: Generated<bigint>;
+  started_at: Generated<Date>;
+  finished_at: Date | null;
+  pay_to_account: string;
+  since: Date | null;
+  through_slot: bigint | null;
+  through_signature: string | null;
+  through_block_time: Date | null;
+  transactions_read: Generated<number>;
+  completed: Generated<number>;
+  inserted: Generated<number>;
+  released: Generated<number>;
+  unexplained: Generated<number>;
+  error: string | null;
+}
+
+/** USDC that reached payTo in a transaction that is not an x402 payment: recorded, never revenue. Amounts micro-USDC. */
+export interface LedgerIncomingTransfersTable {
+  signature: string;
+  slot: bigint;
+  block_time: Date | null;
+  pay_to_account: string;
+  source_owner: string | null;
+  amount: bigint;
+  reason: string;
+  recorded_at: Generated<Date>;
+}
+
+/** A settled x402_usage row that appeared for a day already allocated (written by a trigger), until alerted and after. */
+export interface LedgerLateRowsTable {
+  usage_id: bigint;
+  run_id: bigint;
+  run_date: ColumnType<string, string, never>;
+  amount: bigint;
+  signature: string;
+  detected_at: Generated<Date>;
+  alerted_at: Date | null;
+}
+
+/** x402 payment-identifier extension: an id, the payment (payment_key) it names, and the paid answer once given. */
+export interface PaymentIdentifiersTable {
+  id: string;
+  payment_key: string;
+  status_code: number | null;
+  content_type: string | null;
+  body: Buffer | null;
+  payment_response: string | null;
+  created_at: Generated<Date>;
+  answered_at: Date | null;
+}
+
+/** The discount tier table in effect (one row), published by the indexer leader. */
+export interface DiscountTierTableTable {
+  id: Generated<number>;
+  /** TierTableJson (src/domain/tiers.ts): amounts as decimal strings. */
+  tiers: unknown;
+  published_by: string;
+  published_at: Generated<Date>;
 }
 
 export interface Database {
   stakes: StakesTable;
+  discount_tier_table: DiscountTierTableTable;
   stake_events: StakeEventsTable;
   indexer_state: IndexerStateTable;
   webhook_deliveries: WebhookDeliveriesTable;
@@ -229,4 +301,8 @@ export interface Database {
   staking_pool_fundings: StakingPoolFundingsTable;
   staking_apy_history: StakingApyHistoryTable;
   x402_usage: X402UsageTable;
+  ledger_reconciliations: LedgerReconciliationsTable;
+  ledger_incoming_transfers: LedgerIncomingTransfersTable;
+  ledger_late_rows: LedgerLateRowsTable;
+  payment_identifiers: PaymentIdentifiersTable;
 }

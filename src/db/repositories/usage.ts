@@ -4,7 +4,7 @@
  * revenue. Sums stay NUMERIC in SQL and arrive as bigint (src/db/database.ts), never as a float.
  */
 import { sql, type Kysely } from "kysely";
-import type { Database } from "../schema.ts";
+import type { Database, UsageSource } from "../schema.ts";
 
 /** The one definition of a settled payment; every revenue query filters with it. Qualified: it is also used inside ON CONFLICT. */
 export const SETTLED = sql<boolean>`x402_usage.settlement_signature IS NOT NULL`;
@@ -24,6 +24,8 @@ export interface UsageRecord {
   network: string;
   asset: string;
   payTo: string;
+  /** The payment transaction's recent blockhash (lets the reconciler release a reservation that can no longer land). */
+  recentBlockhash?: string | null;
 }
 
 export interface SettledUsage extends UsageRecord {
@@ -31,6 +33,19 @@ export interface SettledUsage extends UsageRecord {
   responseTimeMs: number;
   /** When the payment settled; the row's created_at when it has to be inserted late. */
   settledAt: Date;
+}
+
+/** A settled payment the ledger lacked, as the reconciler rebuilds it from its transaction. */
+export interface RecoveredUsage extends SettledUsage {
+  source: Exclude<UsageSource, "paywall">;
+}
+
+/** A reservation not (yet) completed: its payment is settling, or its outcome is unknown. */
+export interface OpenReservation {
+  paymentKey: string;
+  recentBlockhash: string | null;
+  amountCharged: bigint;
+  createdAt: Date;
 }
 
 /** [start, end): settled payments created in it count. */
@@ -78,10 +93,10 @@ export function createUsageRepository(db: Kysely<Database>) {
     async reserve(r: UsageRecord): Promise<boolean> {
       const res = await sql<{ id: bigint }>`
         INSERT INTO x402_usage (payment_key, payer, endpoint, method, status_code, amount_charged, original_amount,
-                                discount_tier, discount_bps, savings, network, asset, pay_to)
+                                discount_tier, discount_bps, savings, network, asset, pay_to, recent_blockhash)
         VALUES (${r.paymentKey}, ${r.payer}, ${r.endpoint}, ${r.method}, ${r.statusCode}, ${r.amountCharged.toString()},
                 ${r.originalAmount.toString()}, ${r.discountTier}, ${r.discountBps}, ${r.savings.toString()},
-                ${r.network}, ${r.asset}, ${r.payTo})
+                ${r.network}, ${r.asset}, ${r.payTo}, ${r.recentBlockhash ?? null})
         ON CONFLICT (payment_key) DO NOTHING
         RETURNING id
       `.execute(db);
@@ -93,15 +108,17 @@ export function createUsageRepository(db: Kysely<Database>) {
       await sql`
         INSERT INTO x402_usage (payment_key, payer, endpoint, method, status_code, settlement_signature, amount_charged,
                                 original_amount, discount_tier, discount_bps, savings, response_time_ms, network, asset,
-                                pay_to, created_at)
+                                pay_to, created_at, settled_at, recent_blockhash)
         VALUES (${s.paymentKey}, ${s.payer}, ${s.endpoint}, ${s.method}, ${s.statusCode}, ${s.settlementSignature},
                 ${s.amountCharged.toString()}, ${s.originalAmount.toString()}, ${s.discountTier}, ${s.discountBps},
-                ${s.savings.toString()}, ${s.responseTimeMs}, ${s.network}, ${s.asset}, ${s.payTo}, ${s.settledAt})
+                ${s.savings.toString()}, ${s.responseTimeMs}, ${s.network}, ${s.asset}, ${s.payTo}, ${s.settledAt},
+                ${s.settledAt}, ${s.recentBlockhash ?? null})
         ON CONFLICT (payment_key) DO UPDATE
           SET settlement_signature = EXCLUDED.settlement_signature,
               payer = EXCLUDED.payer,
               status_code = EXCLUDED.status_code,
-              response_time_ms = EXCLUDED.response_time_ms
+              response_time_ms = EXCLUDED.response_time_ms,
+              settled_at = EXCLUDED.settled_at
           WHERE NOT ${SETTLED}
       `.execute(db);
     },
@@ -111,13 +128,77 @@ export function createUsageRepository(db: Kysely<Database>) {
       return row !== undefined;
     },
 
-    /** Deletes the payment's reservation; a settled row stays. */
-    async release(paymentKey: string): Promise<void> {
-      await db
+    /** Deletes the payment's reservation; a settled row stays. True when a reservation was deleted. */
+    async release(paymentKey: string): Promise<boolean> {
+      const res = await db
         .deleteFrom("x402_usage")
         .where("payment_key", "=", paymentKey)
         .where(sql<boolean>`NOT ${SETTLED}`)
+        .executeTakeFirst();
+      return res.numDeletedRows === 1n;
+    },
+
+    /**
+     * Completes a reservation from the chain (the reconciler found its transaction): its signature, payer and
+     * settlement time. False when there is no open reservation for the key (none, or already settled).
+     */
+    async completeFromChain(c: { paymentKey: string; signature: string; payer: string; settledAt: Date }): Promise<boolean> {
+      const res = await db
+        .updateTable("x402_usage")
+        .set({ settlement_signature: c.signature, payer: c.payer, settled_at: c.settledAt })
+        .where("payment_key", "=", c.paymentKey)
+        .where(sql<boolean>`NOT ${SETTLED}`)
+        .executeTakeFirst();
+      return res.numUpdatedRows === 1n;
+    },
+
+    /** Inserts a settled payment the ledger lacked; false when a row for the payment (or its signature) exists. */
+    async insertRecovered(r: RecoveredUsage): Promise<boolean> {
+      const res = await sql<{ id: bigint }>`
+        INSERT INTO x402_usage (payment_key, payer, endpoint, method, status_code, settlement_signature, amount_charged,
+                                original_amount, discount_tier, discount_bps, savings, network, asset, pay_to, created_at,
+                                settled_at, recent_blockhash, source)
+        VALUES (${r.paymentKey}, ${r.payer}, ${r.endpoint}, ${r.method}, ${r.statusCode}, ${r.settlementSignature},
+                ${r.amountCharged.toString()}, ${r.originalAmount.toString()}, ${r.discountTier}, ${r.discountBps},
+                ${r.savings.toString()}, ${r.network}, ${r.asset}, ${r.payTo}, ${r.settledAt}, ${r.settledAt},
+                ${r.recentBlockhash ?? null}, ${r.source})
+        ON CONFLICT DO NOTHING
+        RETURNING id
+      `.execute(db);
+      return res.rows.length === 1;
+    },
+
+    /** The rows of these payments: key -> settled or not. */
+    async statusOf(paymentKeys: readonly string[]): Promise<Map<string, { settled: boolean }>> {
+      if (paymentKeys.length === 0) return new Map();
+      const rows = await db
+        .selectFrom("x402_usage")
+        .select(["payment_key", "settlement_signature"])
+        .where("payment_key", "in", [...paymentKeys])
         .execute();
+      return new Map(rows.map((r) => [r.payment_key, { settled: r.settlement_signature !== null }]));
+    },
+
+    /** Reservations still open (created before `before`, when given), oldest first. */
+    async openReservations(before?: Date): Promise<OpenReservation[]> {
+      let q = db
+        .selectFrom("x402_usage")
+        .select(["payment_key", "recent_blockhash", "amount_charged", "created_at"])
+        .where(sql<boolean>`NOT ${SETTLED}`);
+      if (before) q = q.where("created_at", "<", before);
+      const rows = await q.orderBy("created_at").execute();
+      return rows.map((r) => ({ paymentKey: r.payment_key, recentBlockhash: r.recent_blockhash, amountCharged: BigInt(r.amount_charged), createdAt: r.created_at }));
+    },
+
+    /** Every settled payment's amount and signature in the window (micro-USDC), for comparisons with the chain. */
+    async settledRows(w: TimeWindow): Promise<Array<{ paymentKey: string; signature: string; amount: bigint; source: UsageSource }>> {
+      const rows = await db
+        .selectFrom("x402_usage")
+        .select(["payment_key", "settlement_signature", "amount_charged", "source"])
+        .where(inWindow(w))
+        .orderBy("id")
+        .execute();
+      return rows.map((r) => ({ paymentKey: r.payment_key, signature: r.settlement_signature!, amount: BigInt(r.amount_charged), source: r.source }));
     },
 
     /** Settled revenue, discounts and payers in the window. */
