@@ -152,11 +152,11 @@ export function createPipelineMetrics(deps: PipelineMetricsDeps): PipelineMetric
     }
   }
 
-  // One collection per scrape, shared by every series that needs it (prom-client awaits async collect); a
-  // finished read is reused for a second, so the series of one scrape come from the same read.
+  // One read per scrape, shared by every series that needs it: prom-client collects all metrics at once
+  // (async collect hooks awaited together), so they join the read in flight.
   let pending: Promise<void> | null = null;
   async function collectOnce(): Promise<void> {
-    pending ??= collect().finally(() => setTimeout(() => (pending = null), 1000).unref());
+    pending ??= collect().finally(() => (pending = null));
     await pending;
   }
 

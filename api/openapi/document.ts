@@ -15,8 +15,28 @@ type Json = Record<string, unknown>;
 /** /x402/staking/info/:wallet -> /x402/staking/info/{wallet} */
 export const openApiPath = (expressPath: string) => expressPath.replace(/:(\w+)/g, "{$1}");
 
+/** Named schemas (zod `.meta({ id })`), shared by the operations: the document's components.schemas. */
+type Components = Record<string, Json>;
+
+/** Moves `$defs` into the components and points their `$ref`s there. */
+function hoist(node: unknown, components: Components): unknown {
+  if (Array.isArray(node)) return node.map((n) => hoist(n, components));
+  if (node === null || typeof node !== "object") return node;
+  const out: Json = {};
+  for (const [k, v] of Object.entries(node as Json)) {
+    if (k === "$schema") continue;
+    if (k === "$defs") {
+      for (const [name, def] of Object.entries(v as Json)) components[name] = hoist(def, components) as Json;
+      continue;
+    }
+    out[k] = k === "$ref" && typeof v === "string" ? v.replace("#/$defs/", "#/components/schemas/") : hoist(v, components);
+  }
+  return out;
+}
+
+let components: Components = {};
 const jsonSchema = (schema: z.ZodType, io: "input" | "output"): Json =>
-  z.toJSONSchema(schema, { target: "draft-2020-12", io, unrepresentable: "any" }) as Json;
+  hoist(z.toJSONSchema(schema, { target: "draft-2020-12", io, unrepresentable: "any" }), components) as Json;
 
 function parameters(where: "path" | "query", schema: z.ZodObject | undefined): Json[] {
   if (!schema) return [];
@@ -58,7 +78,9 @@ function operationObject(op: Operation): Json {
 
 export function buildOpenApiDocument(config: Config, operations: readonly Operation[]): Json {
   const paths: Record<string, Json> = {};
+  components = {};
   for (const op of operations) (paths[openApiPath(op.path)] ??= {})[op.method] = operationObject(op);
+  const schemas = components;
   return {
     openapi: "3.1.0",
     info: {
@@ -70,6 +92,7 @@ export function buildOpenApiDocument(config: Config, operations: readonly Operat
     servers: [{ url: config.publicUrl }],
     paths,
     components: {
+      schemas,
       securitySchemes: {
         adminBearer: { type: "http", scheme: "bearer", description: "ADMIN_API_KEY" },
         adminKey: { type: "apiKey", in: "header", name: "x-admin-key" },

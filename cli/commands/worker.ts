@@ -7,10 +7,11 @@ import { runProcess } from "../run-process.ts";
 import type { Service } from "../services.ts";
 
 /** The worker's /health and /metrics on WORKER_METRICS_PORT (under `start` they are the API's instead). */
-export function workerHttpService(state: CompositionState, o: { port?: number; host?: string } = {}): Service {
+export function workerHttpService(state: CompositionState, o: { port?: number; host?: string } = {}): Service & { url(): string | null } {
   let server: ListeningServer | null = null;
   return {
     name: "worker metrics",
+    url: () => server?.url ?? null,
     async start() {
       const app = createWorkerHttpApp({ registry: state.registry, health: () => workerHealth(state.jobs) });
       server = await listen(app, { port: o.port ?? state.config.jobs.metricsPort, host: o.host ?? "127.0.0.1" });
