@@ -5,8 +5,8 @@
  * `createJupiterApiClient` (6.0.x) overwrites `basePath` with Jupiter's own host, so the client is built
  * from `SwapApi` + `Configuration` directly: the base URL and API key come from configuration.
  */
-import { Configuration, SwapApi, type QuoteResponse } from "@jup-ag/api";
-import { VersionedTransaction, type PublicKey } from "@solana/web3.js";
+import { Configuration, SwapApi, type Instruction, type QuoteResponse } from "@jup-ag/api";
+import { PublicKey, TransactionInstruction, VersionedTransaction } from "@solana/web3.js";
 import { minimumOut, priceImpactBps } from "../src/domain/allocation.ts";
 import { PipelineHalt, RetryableStepError } from "./errors.ts";
 
@@ -35,6 +35,24 @@ export interface CheckedQuote {
 export interface SwapBuild {
   tx: VersionedTransaction;
   lastValidBlockHeight: bigint;
+}
+
+/** What /swap-instructions answers, decoded: the instructions in order and the lookup tables they use. */
+export interface SwapInstructions {
+  instructions: TransactionInstruction[];
+  lookupTables: PublicKey[];
+}
+
+function decodeInstruction(ix: Instruction, where: string): TransactionInstruction {
+  try {
+    return new TransactionInstruction({
+      programId: new PublicKey(ix.programId),
+      keys: ix.accounts.map((a) => ({ pubkey: new PublicKey(a.pubkey), isSigner: a.isSigner, isWritable: a.isWritable })),
+      data: Buffer.from(ix.data, "base64"),
+    });
+  } catch (err) {
+    throw new PipelineHalt("bad_swap_transaction", `${where} does not decode: ${(err as Error).message}`);
+  }
 }
 
 export function swapApiBase(apiUrl: string): string {
@@ -102,6 +120,34 @@ export function createJupiter(options: JupiterOptions) {
         }),
       );
       return checkQuote(q, b);
+    },
+
+    /** The swap as instructions for `user` to assemble and sign itself (Swap API /swap-instructions). */
+    async swapInstructions(quote: CheckedQuote, user: PublicKey): Promise<SwapInstructions> {
+      const r = await call("swap-instructions", () =>
+        api.swapInstructionsPost({
+          swapRequest: {
+            userPublicKey: user.toBase58(),
+            quoteResponse: quote.response,
+            wrapAndUnwrapSol: false,
+            dynamicComputeUnitLimit: true,
+          },
+        }),
+      );
+      const instructions = [
+        ...r.computeBudgetInstructions.map((ix, i) => decodeInstruction(ix, `computeBudgetInstructions[${i}]`)),
+        ...r.setupInstructions.map((ix, i) => decodeInstruction(ix, `setupInstructions[${i}]`)),
+        decodeInstruction(r.swapInstruction, "swapInstruction"),
+        ...(r.cleanupInstruction ? [decodeInstruction(r.cleanupInstruction, "cleanupInstruction")] : []),
+        ...r.otherInstructions.map((ix, i) => decodeInstruction(ix, `otherInstructions[${i}]`)),
+      ];
+      let lookupTables: PublicKey[];
+      try {
+        lookupTables = r.addressLookupTableAddresses.map((a) => new PublicKey(a));
+      } catch {
+        throw new PipelineHalt("bad_swap_transaction", "addressLookupTableAddresses holds something that is not an address");
+      }
+      return { instructions, lookupTables };
     },
 
     /** The swap transaction for `user`, unsigned by the user, checked to be paid by the user. */

@@ -10,6 +10,7 @@ import type { Logger } from "../../src/log.ts";
 import { ownerDelta, type ChainGateway } from "../chain.ts";
 import { PipelineHalt, RetryableStepError } from "../errors.ts";
 import type { Jupiter } from "../jupiter.ts";
+import { assembleSwap, checkSwapBySimulation } from "../swap-check.ts";
 import type { RunRow, RunStore, StoredTx } from "../runs.ts";
 import type { RunMoneyStep, SignedTx } from "./money-step.ts";
 import { SILENT_REPORT, type RunReport } from "./report.ts";
@@ -56,11 +57,17 @@ export function createBuybackStep(deps: BuybackDeps) {
       slippageBps: deps.slippageBps,
       maxPriceImpactBps: deps.maxPriceImpactBps,
     });
-    const { tx, lastValidBlockHeight } = await jupiter.swap(quote, wallet.keypair.publicKey);
-    tx.sign([wallet.keypair]);
-    if (tx.signatures.some((s) => s.every((b) => b === 0))) {
-      throw new PipelineHalt("bad_swap_transaction", "the swap transaction needs a signature other than the admin's");
-    }
+    // Built here from Jupiter's instructions and checked by simulation before anything is stored or sent.
+    const instructions = await jupiter.swapInstructions(quote, wallet.keypair.publicKey);
+    const { tx, lastValidBlockHeight } = await assembleSwap(chain.connection, wallet.keypair, instructions);
+    const effect = await checkSwapBySimulation(chain.connection, tx, {
+      admin: wallet.keypair.publicKey,
+      usdcMint: wallet.usdcMint,
+      kamiyoMint: wallet.kamiyoMint,
+      maxUsdcSpent: amount,
+      minKamiyoBought: quote.minOut,
+    });
+    log.debug({ usdcSpent: effect.usdcSpent.toString(), kamiyoBought: effect.kamiyoBought.toString(), solSpent: effect.solSpent.toString() }, "swap simulated and checked");
     const { inAmount, outAmount, otherAmountThreshold, priceImpactPct, slippageBps } = quote.response;
     return { tx, lastValidBlockHeight, quote: { inAmount, outAmount, otherAmountThreshold, priceImpactPct, slippageBps } };
   }

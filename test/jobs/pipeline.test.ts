@@ -125,12 +125,12 @@ describe("the revenue pipeline", () => {
     expect(h.net.jupiter!.stats()).toEqual({ quotes: 2, swaps: 2, failedSwaps: 1 });
     const txs = await rt.store.listTxs(run.id);
     const swaps = txs.filter((t) => t.purpose === "swap");
-    expect(swaps.map((t) => t.status)).toEqual(["failed", "landed"]);
-    expect(swaps[0]!.err).toEqual({ InstructionError: [3, { Custom: 6001 }] });
-    // The failed swap landed (fee paid) and moved nothing; the second one bought at the quoted price.
+    // The short swap failed its simulation (issue 14: every swap is simulated and checked before it is
+    // stored or sent), so it was never stored, sent or paid for; the second one bought at the quoted price.
+    expect(swaps.map((t) => t.status)).toEqual(["landed"]);
     const landed = await h.landed(h.liquidityUsdc);
-    expect(landed.failed).toEqual([swaps[0]!.signature]);
-    expect(landed.ok).toContain(swaps[1]!.signature);
+    expect(landed.failed).toEqual([]);
+    expect(landed.ok).toContain(swaps[0]!.signature);
     const allocation = 300_000n;
     expect((await rt.store.getRun(run.id))!.usdc_spent).toBe(allocation);
     expect(await h.tokenBalance(h.rewardVault)).toBe((allocation * 10n ** 9n) / PRICE);
@@ -146,11 +146,11 @@ describe("the revenue pipeline", () => {
       const run = (await rt.store.getRunByDate(YESTERDAY))!;
       await enqueueRun(rt.queue, run.id, { attempts: 2, backoff: { type: "fixed", delay: 100 } });
       await waitFor("run failed", async () => (await rt!.store.getRun(run.id))!.status === "failed", { timeoutMs: 30_000 });
-      expect((await rt.store.getRun(run.id))!).toMatchObject({ failed_from: "swap_signed" });
+      expect((await rt.store.getRun(run.id))!).toMatchObject({ failed_from: "allocated" });
       expect((await rt.store.getRun(run.id))!.error).toMatch(/exceeded its slippage tolerance/);
       expect(h.net.jupiter!.stats()).toMatchObject({ quotes: 2, swaps: 2, failedSwaps: 2 });
       await waitFor("alert", async () => sink.bodies.length === 1, { timeoutMs: 30_000 });
-      expect((sink.bodies[0] as { text: string }).text).toMatch(new RegExp(`run ${YESTERDAY} failed at swap_signed`));
+      expect((sink.bodies[0] as { text: string }).text).toMatch(new RegExp(`run ${YESTERDAY} failed at allocated`));
       expect(await h.tokenBalance(h.rewardVault)).toBe(0n);
     } finally {
       await sink.close();
