@@ -11,13 +11,13 @@ import { wrapFetchWithPayment, x402Client } from "@x402/fetch";
 import type { Network } from "@x402/core/types";
 import { ExactSvmScheme } from "@x402/svm/exact/client";
 import type { Kysely } from "kysely";
+import type { Alerter } from "../../jobs/alerts.ts";
 import { createChainHistory } from "../../jobs/ledger/chain-history.ts";
 import { createLedgerReconciler, payToUsdcAccount, type LedgerReconciler } from "../../jobs/ledger/reconciler.ts";
 import type { Config } from "../../src/config.ts";
 import type { Database } from "../../src/db/schema.ts";
 import { createLogger } from "../../src/log.ts";
 import type { DemoSeed } from "../../localnet/seed-demo.ts";
-import type { SeededTestLocalnet } from "../kit/localnet.ts";
 
 export async function x402ClientFor(seed: DemoSeed, config: Config, rpcUrl: string, name: string): Promise<x402Client> {
   const w = seed.wallets.find((x) => x.name === name);
@@ -33,13 +33,21 @@ export async function payingFetch(seed: DemoSeed, config: Config, rpcUrl: string
   return wrapFetchWithPayment(fetch, await x402ClientFor(seed, config, rpcUrl, name));
 }
 
-export async function payToBalance(chain: SeededTestLocalnet, config: Config): Promise<bigint> {
+/** One JSON-RPC call to the chain at `rpcUrl`. */
+export async function rpcCall<T>(rpcUrl: string, method: string, params: unknown[] = []): Promise<T> {
+  const res = await fetch(rpcUrl, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ jsonrpc: "2.0", id: 1, method, params }) });
+  const body = (await res.json()) as { result?: T; error?: { message: string } };
+  if (body.error) throw new Error(`${method}: ${body.error.message}`);
+  return body.result as T;
+}
+
+export async function payToBalance(rpcUrl: string, config: Config): Promise<bigint> {
   const account = payToUsdcAccount(config.x402.payTo, config.solana.usdcMint);
-  const r = await chain.call<{ value: { amount: string } }>("getTokenAccountBalance", [account, { commitment: "finalized" }]);
+  const r = await rpcCall<{ value: { amount: string } }>(rpcUrl, "getTokenAccountBalance", [account, { commitment: "finalized" }]);
   return BigInt(r.value.amount);
 }
 
-export function testReconciler(db: Kysely<Database>, config: Config, rpcUrl: string): LedgerReconciler {
+export function testReconciler(db: Kysely<Database>, config: Config, rpcUrl: string, alerter?: Alerter): LedgerReconciler {
   return createLedgerReconciler({
     db,
     history: createChainHistory({ rpcUrl }),
@@ -49,20 +57,21 @@ export function testReconciler(db: Kysely<Database>, config: Config, rpcUrl: str
     routes: config.x402.routes,
     tiers: config.tiers,
     logger: createLogger({ level: "silent" }),
+    alerter: alerter ?? null,
   });
 }
 
 /** Every transaction that increased payTo's USDC since `afterSlot`, with the increase (from the chain alone). */
-export async function chainIncreases(chain: SeededTestLocalnet, config: Config, afterSlot: bigint): Promise<Map<string, bigint>> {
+export async function chainIncreases(rpcUrl: string, config: Config, afterSlot: bigint): Promise<Map<string, bigint>> {
   const account = payToUsdcAccount(config.x402.payTo, config.solana.usdcMint);
-  const sigs = await chain.call<Array<{ signature: string; slot: number; err: unknown }>>("getSignaturesForAddress", [account, { commitment: "finalized", limit: 1000 }]);
+  const sigs = await rpcCall<Array<{ signature: string; slot: number; err: unknown }>>(rpcUrl, "getSignaturesForAddress", [account, { commitment: "finalized", limit: 1000 }]);
   const out = new Map<string, bigint>();
   for (const s of sigs) {
     if (BigInt(s.slot) <= afterSlot || s.err !== null) continue;
-    const tx = await chain.call<{
+    const tx = await rpcCall<{
       transaction: { message: { accountKeys: string[] } };
       meta: { preTokenBalances: Array<{ accountIndex: number; uiTokenAmount: { amount: string } }>; postTokenBalances: Array<{ accountIndex: number; uiTokenAmount: { amount: string } }> };
-    }>("getTransaction", [s.signature, { commitment: "finalized", encoding: "json", maxSupportedTransactionVersion: 0 }]);
+    }>(rpcUrl, "getTransaction", [s.signature, { commitment: "finalized", encoding: "json", maxSupportedTransactionVersion: 0 }]);
     const index = tx.transaction.message.accountKeys.indexOf(account);
     const of = (list: typeof tx.meta.preTokenBalances) => BigInt(list.find((b) => b.accountIndex === index)?.uiTokenAmount.amount ?? "0");
     const delta = of(tx.meta.postTokenBalances) - of(tx.meta.preTokenBalances);
