@@ -179,3 +179,42 @@ export async function syncHeliusWebhook(o: WebhookSyncOptions): Promise<WebhookS
   }
   return { action, webhookID: webhook.webhookID, webhookURL: want.webhookURL, active, warnings };
 }
+
+export interface WebhookCheckResult {
+  ok: boolean;
+  webhookID: string | null;
+  webhookURL: string;
+  /** What is wrong, one line each (no secret values). */
+  problems: string[];
+}
+
+/**
+ * The periodic check behind `webhooks check`: the Helius webhook for PUBLIC_URL/webhooks/helius exists, is
+ * active, covers the staking program, delivers the raw format and carries our auth header. Changes nothing.
+ */
+export async function checkHeliusWebhook(o: WebhookSyncOptions): Promise<WebhookCheckResult> {
+  if (!o.apiKey) throw new WebhookSyncError("HELIUS_API_KEY is not set");
+  const want = desiredWebhook(o);
+  const secrets = [o.apiKey, encodeURIComponent(o.apiKey), o.authHeader];
+  const helius = createHelius({ apiKey: o.apiKey });
+  let all: unknown;
+  try {
+    all = await withHeliusOrigin(o.apiUrl, () => helius.webhooks.getAll());
+  } catch (err) {
+    throw new WebhookSyncError(describeHeliusFailure("listing webhooks", err, secrets), { cause: err });
+  }
+  if (!Array.isArray(all)) throw new WebhookSyncError("listing webhooks: Helius answered something other than a list");
+  const existing = (all as ExistingWebhook[]).find((w) => w && w.webhookURL === want.webhookURL);
+  if (!existing) {
+    return { ok: false, webhookID: null, webhookURL: want.webhookURL, problems: [`no Helius webhook delivers to ${want.webhookURL}: run \`kamiyo-stake webhooks sync\``] };
+  }
+  const problems: string[] = [];
+  if (existing.active === false) problems.push(`webhook ${existing.webhookID} is inactive (Helius disables a webhook after failed deliveries): re-enable it and check that ${want.webhookURL} answers 200`);
+  if (!(existing.accountAddresses ?? []).includes(o.programId)) problems.push(`webhook ${existing.webhookID} does not cover the staking program ${o.programId}`);
+  if (existing.webhookType !== want.webhookType) {
+    problems.push(`webhook ${existing.webhookID} is of type ${existing.webhookType ?? "unknown"}, not ${want.webhookType}: its deliveries carry no transaction the indexer can read`);
+  }
+  if (existing.authHeader !== want.authHeader) problems.push(`webhook ${existing.webhookID} sends another Authorization header than HELIUS_WEBHOOK_AUTH: its deliveries are refused with 401`);
+  if (!sameSet(existing.transactionTypes, want.transactionTypes)) problems.push(`webhook ${existing.webhookID} filters transaction types (${(existing.transactionTypes ?? []).join(", ")}), not ANY`);
+  return { ok: problems.length === 0, webhookID: existing.webhookID, webhookURL: want.webhookURL, problems };
+}

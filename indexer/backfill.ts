@@ -10,6 +10,7 @@ import { RpcCallError } from "./errors.ts";
 import type { RpcClient } from "./rpc-client.ts";
 import type { SourcedRead } from "./write-path.ts";
 import { userStakeFilters, type PoolTarget } from "./stake-accounts.ts";
+import type { BackfillProgress } from "./backfill-progress.ts";
 
 export interface BackfillOptions {
   rpc: RpcClient;
@@ -24,6 +25,10 @@ export interface BackfillOptions {
   /** Applies one batch (through the write path). */
   apply(reads: SourcedRead[]): Promise<unknown>;
   signal?: AbortSignal;
+  /** Told after each batch is handed to the writes (accounts so far, elapsed time), and once at the end. */
+  onProgress?: { (p: BackfillProgress): void; done?(p: BackfillProgress): void };
+  /** Accounts expected, when known (progress shows a percentage). */
+  expectedAccounts?: number;
 }
 
 export interface BackfillResult {
@@ -35,6 +40,13 @@ export interface BackfillResult {
 export async function runBackfill(o: BackfillOptions): Promise<BackfillResult> {
   let slot: bigint | null = null;
   let accounts = 0;
+  const started = Date.now();
+  const progress = (): BackfillProgress => ({
+    accounts,
+    elapsedMs: Date.now() - started,
+    slot: slot ?? 0n,
+    ...(o.expectedAccounts !== undefined ? { total: o.expectedAccounts } : {}),
+  });
   const inFlight: Promise<unknown>[] = [];
   try {
     const stream = o.rpc.streamProgramAccounts(
@@ -63,6 +75,7 @@ export async function runBackfill(o: BackfillOptions): Promise<BackfillResult> {
       // Surfaced at its own await; until then it must not count as an unhandled rejection.
       write.catch(() => undefined);
       inFlight.push(write);
+      o.onProgress?.(progress());
     }
     for (const write of inFlight.splice(0)) await write;
   } catch (err) {
@@ -71,6 +84,7 @@ export async function runBackfill(o: BackfillOptions): Promise<BackfillResult> {
     throw err;
   }
   if (slot === null) throw new Error("getProgramAccounts stream ended without a context slot");
+  o.onProgress?.done?.(progress());
   return { slot, accounts };
 }
 

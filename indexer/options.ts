@@ -1,5 +1,6 @@
 /** The indexer's tunables, with the production defaults (tests and benches override them). */
 import type { Commitment } from "../src/config.ts";
+import type { ProgressReporter } from "./backfill-progress.ts";
 
 export interface IndexerOptions {
   /** No slot progress on the live feed for this long means the socket is dead. */
@@ -30,6 +31,8 @@ export interface IndexerOptions {
   /** Webhook inbox rows older than this are deleted during reconciliation. */
   webhookRetentionDays: number;
   rpcTimeoutMs: number;
+  /** Told how a full backfill progresses (the `indexer` command prints it); none by default. */
+  onBackfillProgress?: ProgressReporter;
 }
 
 export const DEFAULT_INDEXER_OPTIONS: IndexerOptions = {

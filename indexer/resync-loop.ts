@@ -35,7 +35,7 @@ export interface ResyncLoopOptions {
   rpc: RpcClient;
   target: PoolTarget;
   commitment: Commitment;
-  options: Pick<IndexerOptions, "backfillBatch" | "writeConcurrency" | "backfillReadAhead">;
+  options: Pick<IndexerOptions, "backfillBatch" | "writeConcurrency" | "backfillReadAhead" | "onBackfillProgress">;
   backoff: Backoff;
   /**
    * Applies one batch through the term's write queue (the batched write path). `initialFill`: the table held
@@ -114,6 +114,7 @@ export function createResyncLoop(o: ResyncLoopOptions): ResyncLoop {
       readAhead: o.options.backfillReadAhead,
       apply: (reads) => o.apply(reads, { source: "backfill", initialFill }),
       signal: o.signal,
+      ...(o.options.onBackfillProgress ? { onProgress: o.options.onBackfillProgress } : {}),
     });
     o.metrics.resyncs.inc();
     o.metrics.backfillAccounts.set(result.accounts);

@@ -4,6 +4,7 @@ import type { Registry } from "prom-client";
 import { describeError } from "../../src/errors.ts";
 import { UsageError, type CommandContext, type CommandModule } from "../command.ts";
 import { runProcess } from "../run-process.ts";
+import { createProgressReporter } from "../../indexer/backfill-progress.ts";
 import type { Service } from "../services.ts";
 
 export default {
@@ -39,6 +40,7 @@ Options:
       roles: ["indexer"],
       applicationName: "kamiyo-stake indexer",
       indexerOptions: {
+        onBackfillProgress: createProgressReporter({ stream: ctx.stderr, logger: ctx.logger() }),
         ...(reconcileEvery !== undefined ? { reconcileIntervalMs: reconcileEvery * 1000 } : {}),
         ...(stallTimeout !== undefined ? { stallTimeoutMs: stallTimeout * 1000 } : {}),
       },

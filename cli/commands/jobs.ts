@@ -3,7 +3,7 @@ import { lastClosedUtcDay, parseUtcDay, utcDayWindow } from "../../src/domain/ut
 import { formatUnits, KAMIYO_DECIMALS, USDC_DECIMALS } from "../../src/domain/units.ts";
 import { createDatabase } from "../../src/db/database.ts";
 import { createPipelineQueue, createRedis, enqueueRun, redisAnswers } from "../../jobs/queue.ts";
-import { createRunStore, TERMINAL_STATUSES, type RunRow } from "../../jobs/runs.ts";
+import { createRunStore, TERMINAL_STATUSES, type RunRow, type StoredTx } from "../../jobs/runs.ts";
 import { UsageError, type CommandModule } from "../command.ts";
 
 const usdc = (v: bigint | null) => (v === null ? "-" : `${formatUnits(v, USDC_DECIMALS)} USDC`);
@@ -24,6 +24,32 @@ export function runLine(r: RunRow, signatures: { swap?: string; fund?: string } 
   if (signatures.fund) parts.push(`fund ${signatures.fund}`);
   if (r.status === "failed") parts.push(`failed at ${r.failed_from}: ${r.error ?? ""}`);
   return parts.join("  ");
+}
+
+const HAPPY_PATH = ["scheduled", "allocated", "swap_signed", "swapped", "fund_signed", "funded", "done"] as const;
+
+/** The statuses a run went through from `from` to `to` (exclusive, inclusive) along the happy path; else just `to`. */
+export function stepsBetween(from: string, to: RunRow["status"]): RunRow["status"][] {
+  const a = HAPPY_PATH.indexOf(from as (typeof HAPPY_PATH)[number]);
+  const b = HAPPY_PATH.indexOf(to as (typeof HAPPY_PATH)[number]);
+  return a >= 0 && b > a ? HAPPY_PATH.slice(a + 1, b + 1) : [to];
+}
+
+/** One line per step a run completes: "2026-11-27 allocated: revenue 0.41 USDC, allocation 0.123 USDC". */
+export function stepLine(r: RunRow, txs: readonly StoredTx[] = []): string {
+  const tx = (purpose: "swap" | "fund") => txs.filter((t) => t.purpose === purpose).at(-1)?.signature ?? "?";
+  const what: Record<string, string> = {
+    scheduled: "waiting for its window to close",
+    allocated: `revenue ${usdc(r.revenue_micro_usdc)}, allocation ${usdc(r.allocation_micro_usdc)}`,
+    swap_signed: `swap ${tx("swap")} signed and sent`,
+    swapped: `spent ${usdc(r.usdc_spent)}, bought ${kamiyo(r.kamiyo_bought)}`,
+    fund_signed: `fund_pool ${tx("fund")} signed and sent`,
+    funded: `funded ${kamiyo(r.kamiyo_funded)} into the reward vault`,
+    done: "run complete",
+    skipped: `nothing to allocate (revenue ${usdc(r.revenue_micro_usdc)})`,
+    failed: `halted at ${r.failed_from ?? "?"}: ${r.error ?? ""}`,
+  };
+  return `${new Date().toISOString().slice(11, 19)} ${r.run_date} ${r.status}: ${what[r.status] ?? ""}`;
 }
 
 export default {
@@ -90,8 +116,16 @@ Options:
       }
       ctx.stdout.write(`queued run ${run.id} for ${day} (${run.status})\n`);
       if (args.values.wait !== true) return 0;
+      let shown: string = run.status;
       for (;;) {
         const current = (await store.getRun(run.id))!;
+        if (current.status !== shown) {
+          // Each step as it completes, with what it did (the run row and its stored transactions); steps
+          // passed between two polls are printed too, in order.
+          const txs = await store.listTxs(current.id);
+          for (const status of stepsBetween(shown, current.status)) ctx.stdout.write(`${stepLine({ ...current, status }, txs)}\n`);
+          shown = current.status;
+        }
         if (TERMINAL_STATUSES.includes(current.status)) {
           ctx.stdout.write(`${runLine(current)}\n`);
           return current.status === "failed" ? 1 : 0;

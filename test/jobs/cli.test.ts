@@ -65,6 +65,17 @@ describe("the jobs CLI", () => {
       expect(lines).toHaveLength(2);
       expect(lines[0]).toMatch(new RegExp(`^${YESTERDAY}  done .* swap \\w{80,90}  fund \\w{80,90}$`));
       expect(lines[1]).toMatch(new RegExp(`^${addUtcDays(YESTERDAY, -1)}  done .*revenue 2 USDC`));
+
+      // `jobs run --wait` on an open day prints each step as it completes, with what it did.
+      const older = addUtcDays(YESTERDAY, -2);
+      await h.addRevenue(older, [1_000_000n]);
+      const steps = io(env);
+      expect(await runCli(["jobs", "run", "--date", older, "--wait"], steps.io), steps.err.join("")).toBe(0);
+      const printed = steps.out.join("");
+      const expected = ["allocated: revenue 1 USDC, allocation 0.3 USDC", "swap_signed: swap ", "swapped: spent 0.3 USDC, bought 15 KAMIYO", "fund_signed: fund_pool ", "funded: funded 15 KAMIYO into the reward vault", "done: run complete"];
+      const at = expected.map((e) => printed.indexOf(`${older} ${e}`));
+      expect(at.every((i) => i >= 0), printed).toBe(true);
+      expect([...at].sort((x, y) => x - y)).toEqual(at);
     } finally {
       stop.abort();
       expect(await workerDone, worker.err.join("")).toBe(0);
