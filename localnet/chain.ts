@@ -214,8 +214,10 @@ export class Chain extends EventEmitter implements ChainApi {
     this.svm.native.expireBlockhash();
     this.latest = this.svm.native.latestBlockhash();
     this.blockhashes.set(this.latest, this.height + this.validity);
+    const finalizedHeight = this.ledger.isEmpty() ? this.height : this.ledger.at("finalized").height;
     for (const [hash, lastValid] of this.blockhashes) {
-      if (lastValid < this.height) this.blockhashes.delete(hash);
+      // kept until the finalized level no longer accepts it either
+      if (lastValid < finalizedHeight) this.blockhashes.delete(hash);
       else break; // insertion order is issue order, so the rest are younger
     }
   }
@@ -283,9 +285,12 @@ export class Chain extends EventEmitter implements ChainApi {
       lastValidBlockHeight: this.blockhashes.get(block.blockhash) ?? block.height + this.validity,
     };
   }
-  isBlockhashValid(blockhash: string): boolean {
+  /** Whether the bank at `level` accepts `blockhash`: issued by that block or before it, and not yet expired. */
+  isBlockhashValid(blockhash: string, level: Commitment = "processed"): boolean {
     const lastValid = this.blockhashes.get(blockhash);
-    return lastValid !== undefined && this.height <= lastValid;
+    if (lastValid === undefined) return false;
+    const height = this.blockHeight(level);
+    return lastValid - this.validity <= height && height <= lastValid;
   }
 
   timeTravel(target: TimeTravelTarget): ClockInfo {
@@ -418,8 +423,8 @@ export class Chain extends EventEmitter implements ChainApi {
   }
 
   /** The nonce account of a durable-nonce transaction, or null (a recent blockhash takes precedence). */
-  private nonceAccountOf(p: ParsedTransaction): string | null {
-    if (this.isBlockhashValid(p.recentBlockhash)) return null;
+  private nonceAccountOf(p: ParsedTransaction, level: Commitment = "processed"): string | null {
+    if (this.isBlockhashValid(p.recentBlockhash, level)) return null;
     return durableNonceAccount(p, (k) => this.getAccount(k), this.latest);
   }
 
@@ -441,14 +446,19 @@ export class Chain extends EventEmitter implements ChainApi {
   }
 
   /** A recent blockhash, or a durable nonce's stored value with AdvanceNonceAccount first. */
-  private blockhashAccepted(p: ParsedTransaction): boolean {
-    return this.isBlockhashValid(p.recentBlockhash) || this.nonceAccountOf(p) !== null;
+  private blockhashAccepted(p: ParsedTransaction, level: Commitment = "processed"): boolean {
+    return this.isBlockhashValid(p.recentBlockhash, level) || this.nonceAccountOf(p, level) !== null;
   }
 
-  sendTransaction(raw: Uint8Array, options: { skipPreflight: boolean }): string {
+  sendTransaction(raw: Uint8Array, options: { skipPreflight: boolean; preflightCommitment?: Commitment }): string {
     const p = parseTransaction(raw, (k) => this.getAccount(k));
     if (!signaturesVerify(p)) throw new RpcError(-32003, "Transaction signature verification failure");
-    const refused = this.admissionError(p);
+    // Preflight runs on the bank at the preflight level: a blockhash that level has not seen yet is not found.
+    const preflightLevel = options.preflightCommitment ?? "processed";
+    const refused =
+      !options.skipPreflight && !this.records.has(p.signature) && !this.blockhashAccepted(p, preflightLevel)
+        ? "BlockhashNotFound"
+        : this.admissionError(p);
     if (refused) {
       // With preflight the validator answers the error; without it the transaction is accepted and never lands.
       if (options.skipPreflight) return p.signature;
@@ -467,31 +477,38 @@ export class Chain extends EventEmitter implements ChainApi {
 
   simulateTransaction(
     raw: Uint8Array,
-    options: { sigVerify: boolean; replaceRecentBlockhash: boolean; accounts: string[] | null },
+    options: { sigVerify: boolean; replaceRecentBlockhash: boolean; accounts: string[] | null; commitment?: Commitment },
   ): SimulationResult {
-    let p = parseTransaction(raw, (k) => this.getAccount(k));
+    const level = options.commitment ?? "processed";
+    const atLevel = (k: string) => this.getAccount(k, level);
+    let p = parseTransaction(raw, atLevel);
     if (options.sigVerify && !signaturesVerify(p)) {
       throw new RpcError(-32003, "Transaction signature verification failure");
     }
     let replacement: SimulationResult["replacementBlockhash"] = null;
     if (options.replaceRecentBlockhash) {
-      replacement = this.latestBlockhash();
-      p = parseTransaction(withBlockhash(raw, replacement.blockhash), (k) => this.getAccount(k));
+      replacement = this.latestBlockhash(level);
+      p = parseTransaction(withBlockhash(raw, replacement.blockhash), atLevel);
     }
-    if (!this.blockhashAccepted(p)) return notExecuted(p, "BlockhashNotFound", replacement);
-    const payer = this.getAccount(p.keys[0]!);
-    if (!payer) return notExecuted(p, "AccountNotFound", replacement);
-    if (payer.lamports < p.fee) return notExecuted(p, "InsufficientFundsForFee", replacement);
-    const pre = this.snapshot(p.keys);
     const requested = options.accounts ?? [];
-    const preRequested = this.snapshot(requested);
+    const touched = [...new Set([...p.keys, ...requested])];
+    // The bank at `level`: the touched accounts as that block left them, put back to processed afterwards.
+    const processed = this.snapshot(touched);
+    if (level !== "processed") {
+      const states = touched.map((k) => [k, atLevel(k)] as const);
+      for (const [k, account] of states) this.svm.setAccount(k, account ?? EMPTY());
+    }
     try {
+      if (!this.blockhashAccepted(p, level)) return notExecuted(p, "BlockhashNotFound", replacement);
+      const payer = this.getAccount(p.keys[0]!);
+      if (!payer) return notExecuted(p, "AccountNotFound", replacement);
+      if (payer.lamports < p.fee) return notExecuted(p, "InsufficientFundsForFee", replacement);
+      const pre = this.snapshot(p.keys);
       const result = this.run(p, pre);
       const accounts = options.accounts ? requested.map((k) => this.getAccount(k)) : null;
       return this.report(p, pre, result, accounts, replacement);
     } finally {
-      this.restore(pre);
-      this.restore(preRequested);
+      this.restore(processed);
     }
   }
 

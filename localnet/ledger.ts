@@ -59,6 +59,10 @@ export class Ledger {
     }
   }
 
+  isEmpty(): boolean {
+    return this.blocks.length === 0;
+  }
+
   tip(): Block {
     return this.blocks[this.blocks.length - 1]!;
   }

@@ -222,7 +222,8 @@ export interface ChainApi {
   epoch(): bigint;
   clock(): ClockInfo;
   latestBlockhash(level?: Commitment): { blockhash: string; lastValidBlockHeight: bigint };
-  isBlockhashValid(blockhash: string): boolean;
+  /** Whether the bank at `level` (default processed) accepts the blockhash. */
+  isBlockhashValid(blockhash: string, level?: Commitment): boolean;
   /** The account as the newest block at `level` (default processed) left it. */
   getAccount(pubkey: string, level?: Commitment): AccountState | null;
   /** Every account owned by `owner` at `level` (closed accounts do not exist). */
@@ -236,10 +237,10 @@ export interface ChainApi {
   firstBlock(): BlockInfo;
   minimumBalanceForRentExemption(dataLength: number): bigint;
   /** Lands the transaction or throws RpcError (-32002 with simulation details when preflight fails). */
-  sendTransaction(raw: Uint8Array, options: { skipPreflight: boolean }): string;
+  sendTransaction(raw: Uint8Array, options: { skipPreflight: boolean; preflightCommitment?: Commitment }): string;
   simulateTransaction(
     raw: Uint8Array,
-    options: { sigVerify: boolean; replaceRecentBlockhash: boolean; accounts: string[] | null },
+    options: { sigVerify: boolean; replaceRecentBlockhash: boolean; accounts: string[] | null; commitment?: Commitment },
   ): SimulationResult;
   getTransaction(signature: string): TxRecord | null;
   getSignatureStatus(signature: string): SignatureStatus | null;

@@ -47,7 +47,11 @@ describe("commitment levels", () => {
     expect(heights[0]! - heights[1]!).toBe(FINALIZED_LAG);
     const hashes = await Promise.all((["processed", "confirmed", "finalized"] as const).map((c) => h.connection.getLatestBlockhash(c)));
     expect(new Set(hashes.map((x) => x.blockhash)).size).toBe(3);
-    for (const x of hashes) expect(await h.connection.isBlockhashValid(x.blockhash)).toMatchObject({ value: true });
+    const levels = ["processed", "confirmed", "finalized"] as const;
+    for (const [i, x] of hashes.entries()) expect(await h.connection.isBlockhashValid(x.blockhash, { commitment: levels[i] })).toMatchObject({ value: true });
+    // a bank knows only the blockhashes of its own block and those before it
+    expect(await h.connection.isBlockhashValid(hashes[0]!.blockhash, { commitment: "finalized" })).toMatchObject({ value: false });
+    expect(await h.connection.isBlockhashValid(hashes[2]!.blockhash, { commitment: "processed" })).toMatchObject({ value: true });
   });
 
   it("shows a transaction at processed at once, at confirmed a block later, at finalized FINALIZED_LAG blocks later", async () => {
@@ -105,6 +109,31 @@ describe("commitment levels", () => {
     expect(kitList).toEqual([]);
     const kitSlot = await rpc.getSlot({ commitment: "confirmed" }).send();
     expect(kitSlot).toBe(BigInt(await h.connection.getSlot("processed")) - 1n);
+  });
+
+  it("simulates on the bank of the level asked for, and preflights at the preflight level", async () => {
+    const fresh = Keypair.generate();
+    await transfer(fresh.publicKey, LAMPORTS_PER_SOL); // lands at processed; confirmed has not seen it
+    const { blockhash } = await h.connection.getLatestBlockhash("finalized");
+    const spend = new Transaction({ feePayer: fresh.publicKey, recentBlockhash: blockhash }).add(
+      SystemProgram.transfer({ fromPubkey: fresh.publicKey, toPubkey: payer.publicKey, lamports: LAMPORTS_PER_SOL / 2 }),
+    );
+    spend.sign(fresh);
+    const simulate = async (commitment: string) =>
+      (await h.call("simulateTransaction", [spend.serialize().toString("base64"), { encoding: "base64", commitment }])).value;
+    expect((await simulate("processed")).err).toBeNull();
+    expect(await simulate("confirmed")).toMatchObject({ err: "AccountNotFound", fee: null, preBalances: null });
+    expect(await h.connection.getBalance(fresh.publicKey, "processed")).toBe(LAMPORTS_PER_SOL); // state put back
+
+    // A blockhash the finalized bank has not seen yet: preflight at finalized refuses it, at processed it lands.
+    const latest = await h.connection.getLatestBlockhash("processed");
+    const tx = new Transaction({ feePayer: payer.publicKey, recentBlockhash: latest.blockhash }).add(
+      SystemProgram.transfer({ fromPubkey: payer.publicKey, toPubkey: fresh.publicKey, lamports: 1 }),
+    );
+    tx.sign(payer);
+    await expect(h.connection.sendRawTransaction(tx.serialize(), { preflightCommitment: "finalized" })).rejects.toThrow(/Blockhash not found/);
+    const signature = await h.connection.sendRawTransaction(tx.serialize(), { preflightCommitment: "processed" });
+    expect((await h.connection.getSignatureStatus(signature)).value?.confirmationStatus).toBe("processed");
   });
 
   it("gives two transfers of the same amount in different slots different signatures", async () => {

@@ -145,7 +145,7 @@ describe("sysvars and genesis", () => {
     const garbage = new TransactionInstruction({ programId: SystemProgram.programId, keys: [{ pubkey: payer.publicKey, isSigner: true, isWritable: true }], data: Buffer.from([99, 0, 0, 0]) });
     const tx = new Transaction({ feePayer: payer.publicKey, ...latest }).add(garbage);
     tx.sign(payer);
-    const { json } = await h.rpc({ jsonrpc: "2.0", id: 1, method: "simulateTransaction", params: [tx.serialize().toString("base64"), { encoding: "base64" }] });
+    const { json } = await h.rpc({ jsonrpc: "2.0", id: 1, method: "simulateTransaction", params: [tx.serialize().toString("base64"), { encoding: "base64", commitment: "confirmed" }] });
     expect(json.result.value.err).toEqual({ InstructionError: [0, "InvalidInstructionData"] });
   });
 });

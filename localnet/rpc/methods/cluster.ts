@@ -71,7 +71,7 @@ const isBlockhashValid: MethodHandler = (params, { chain }) => {
   const bytes = decodeBase58(blockhash);
   if (bytes === null || bytes.length !== 32) throw invalidParams(`Invalid param: ${JSON.stringify(blockhash)} is not a blockhash`);
   const level = checkContext(chain, configParam(params[1]));
-  return withContext(chain.slot(level), chain.isBlockhashValid(blockhash));
+  return withContext(chain.slot(level), chain.isBlockhashValid(blockhash, level));
 };
 
 const getGenesisHash: MethodHandler = (params, { chain }) => {
@@ -128,7 +128,7 @@ export function messageFee(message: WireMessage): bigint {
 const getFeeForMessage: MethodHandler = (params, { chain }) => {
   requireCount(params, 1, 2);
   const text = stringParam(params[0], "message");
-  checkContext(chain, configParam(params[1]));
+  const level = checkContext(chain, configParam(params[1]));
   let message: WireMessage;
   try {
     message = decodeMessage(new Uint8Array(Buffer.from(text, "base64")));
@@ -136,9 +136,8 @@ const getFeeForMessage: MethodHandler = (params, { chain }) => {
     if (err instanceof WireFormatError) throw invalidParams(`invalid message: ${err.message}`);
     throw err;
   }
-  const slot = chain.slot();
-  // null when the message's blockhash has expired, as the validator answers
-  return withContext(slot, chain.isBlockhashValid(message.recentBlockhash) ? messageFee(message) : null);
+  // null when the bank at that level does not accept the message's blockhash, as the validator answers
+  return withContext(chain.slot(level), chain.isBlockhashValid(message.recentBlockhash, level) ? messageFee(message) : null);
 };
 
 export const clusterMethods: Record<string, MethodHandler> = {

@@ -58,10 +58,10 @@ const sendTransaction: MethodHandler = (params, { chain }) => {
   const encoding = oneOf(config.encoding, "encoding", ["base58", "base64"] as const, "base58");
   const raw = decodeWireParam(params[0], encoding);
   const skipPreflight = boolParam(config.skipPreflight, "skipPreflight", false);
-  checkContext(chain, { commitment: config.preflightCommitment, minContextSlot: config.minContextSlot });
+  const preflightCommitment = checkContext(chain, { commitment: config.preflightCommitment, minContextSlot: config.minContextSlot });
   if (config.maxRetries !== undefined && config.maxRetries !== null) usizeParam(config.maxRetries, "maxRetries");
   try {
-    return chain.sendTransaction(raw, { skipPreflight });
+    return chain.sendTransaction(raw, { skipPreflight, preflightCommitment });
   } catch (err) {
     if (!(err instanceof PreflightFailure)) throw err;
     throw new RpcError(err.code, err.message, simulationJson(err.simulation, null, false));
@@ -92,7 +92,7 @@ const simulateTransaction: MethodHandler = (params, { chain }) => {
     addresses = accounts.addresses.map((a, i) => pubkeyParam(a, `accounts.addresses[${i}]`));
   }
   const slot = chain.slot(level);
-  const result = chain.simulateTransaction(raw, { sigVerify, replaceRecentBlockhash, accounts: addresses });
+  const result = chain.simulateTransaction(raw, { sigVerify, replaceRecentBlockhash, accounts: addresses, commitment: level });
   const accounts =
     result.accounts?.map((a, i) => {
       if (!a) return null;
