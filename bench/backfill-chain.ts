@@ -1,8 +1,8 @@
 /**
  * The chain side of `npm run bench:backfill`, in its own process so the indexer's memory is measured alone:
- * a local chain with the staking model behind the JSON-RPC/websocket facade, and N UserStake accounts of one
- * pool created with chain.setAccount (state shaping, not transactions). Prints one JSON line when ready and
- * runs until its stdin closes.
+ * a local chain with the staking model behind the JSON-RPC/websocket facade and Yellowstone gRPC, and N
+ * UserStake accounts of one pool created with chain.setAccount (state shaping, not transactions). Prints one
+ * JSON line when ready and runs until its stdin closes.
  *
  * Usage: node bench/backfill-chain.ts <accounts> <programId> <mint>
  */
@@ -10,6 +10,7 @@ import { createHash } from "node:crypto";
 import { pino } from "pino";
 import { PublicKey } from "@solana/web3.js";
 import { createChain } from "../localnet/chain.ts";
+import { createGeyserServer } from "../localnet/grpc/server.ts";
 import { createRpcServer } from "../localnet/rpc/index.ts";
 import { createStakingModel } from "../localnet/staking-model/index.ts";
 import { encodeUserStake } from "../src/solana/accounts.ts";
@@ -56,11 +57,14 @@ for (let i = 0; i < count; i++) {
   chain.setAccount(new PublicKey(address).toBase58(), { lamports, data, owner: programId, executable: false, rentEpoch: 0n });
 }
 const { httpUrl, wsUrl } = await server.listen({ host: "127.0.0.1", httpPort: 0, wsPort: 0 });
-process.stdout.write(`${JSON.stringify({ httpUrl, wsUrl, pool, accounts: count, setupMs: Date.now() - started })}\n`);
+// Started after the accounts exist: their creation is genesis state, not updates to hold for replay.
+const grpc = createGeyserServer({ chain, logger: pino({ level: "silent" }) });
+const { url: grpcUrl } = await grpc.listen("127.0.0.1", 0);
+process.stdout.write(`${JSON.stringify({ httpUrl, wsUrl, grpcUrl, pool, accounts: count, setupMs: Date.now() - started })}\n`);
 
 process.stdin.resume();
 process.stdin.on("end", () => {
-  void server.close().finally(() => {
+  void Promise.allSettled([grpc.close(), server.close()]).finally(() => {
     chain.close();
     process.exit(0);
   });

@@ -101,7 +101,9 @@ export function createTerm(core: IndexerCore, signal: AbortSignal): Term {
     return result;
   }
 
-  const wsBuffer = createWsBuffer({ write: (reads) => write(reads, "ws"), backoff: core.rpcBackoff, logger: log, signal });
+  // The live source's updates, whichever it is (recorded as its own source).
+  const liveSource: StakeEventSource = core.grpc ? "grpc" : "ws";
+  const wsBuffer = createWsBuffer({ write: (reads) => write(reads, liveSource), backoff: core.rpcBackoff, logger: log, signal });
   const rereads = createRereads({ rpc, commitment, delayMs: o.rereadDelayMs, write, metrics, logger: log, signal });
   const resync = createResyncLoop({
     rpc,

@@ -6,8 +6,8 @@ import type { ColumnType, Generated, JSONColumnType } from "kysely";
 import type { Commitment } from "../config.ts";
 
 /** Where an applied stake change came from. */
-export type StakeEventSource = "ws" | "webhook" | "backfill" | "reconcile" | "resync";
-export const STAKE_EVENT_SOURCES: readonly StakeEventSource[] = ["ws", "webhook", "backfill", "reconcile", "resync"];
+export type StakeEventSource = "ws" | "grpc" | "webhook" | "backfill" | "reconcile" | "resync";
+export const STAKE_EVENT_SOURCES: readonly StakeEventSource[] = ["ws", "grpc", "webhook", "backfill", "reconcile", "resync"];
 
 export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
 

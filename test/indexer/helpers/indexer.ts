@@ -26,7 +26,7 @@ export interface TestIndexer {
 export function testIndexer(
   s: FreshSchema,
   config: Config,
-  extra: { options?: Partial<IndexerOptions>; fetch?: FetchLike; wsUrl?: string; rpcUrl?: string; logLevel?: string } = {},
+  extra: { options?: Partial<IndexerOptions>; fetch?: FetchLike; wsUrl?: string; rpcUrl?: string; grpcUrl?: string; logLevel?: string } = {},
 ): TestIndexer {
   const registry = new Registry();
   const indexer = createIndexer({
@@ -39,6 +39,7 @@ export function testIndexer(
     ...(extra.fetch ? { fetch: extra.fetch } : {}),
     ...(extra.wsUrl ? { wsUrl: extra.wsUrl } : {}),
     ...(extra.rpcUrl ? { rpcUrl: extra.rpcUrl } : {}),
+    ...(extra.grpcUrl ? { grpcUrl: extra.grpcUrl } : {}),
   });
   return { indexer, registry };
 }
