@@ -59,7 +59,10 @@ export interface RpcClient {
 export interface RpcClientOptions {
   url: string;
   fetch?: FetchLike;
-  /** Per-call timeout for ordinary calls (not for the streamed getProgramAccounts). Default 30 s. */
+  /**
+   * Per-call deadline of ordinary calls (fetch and body). The streamed getProgramAccounts has no overall
+   * deadline but may not stay silent longer than this (headers, then between chunks). Default 30 s.
+   */
   timeoutMs?: number;
 }
 
@@ -163,6 +166,7 @@ async function* streamProgramAccounts(
   post: Post,
   programId: string,
   opts: Parameters<RpcClient["streamProgramAccounts"]>[1],
+  idleMs: number,
   signal?: AbortSignal,
 ): AsyncGenerator<ProgramAccountsBatch> {
   const method = "getProgramAccounts";
@@ -173,10 +177,31 @@ async function* streamProgramAccounts(
     filters: opts.filters,
   };
   if (opts.minContextSlot !== undefined) config.minContextSlot = Number(opts.minContextSlot);
-  // No overall timeout: a large program takes minutes to list. Stalls are bounded by the caller's signal.
-  const res = await post(method, [programId, config], signal, null);
-  if (!res.body) throw new RpcCallError(method, "response has no body", { code: null, retryable: true });
-  yield* readAccountBatches(method, res.body, opts.batchSize, signal);
+  // No overall timeout: a large program takes minutes to list. A silent node is bounded by `idleMs`: the
+  // headers, then every chunk, must arrive within it (a half-open connection ends as a retryable failure).
+  const idle = new AbortController();
+  let timer = setTimeout(() => idle.abort(new Error(`no bytes for ${idleMs} ms`)), idleMs);
+  const touch = () => {
+    clearTimeout(timer);
+    timer = setTimeout(() => idle.abort(new Error(`no bytes for ${idleMs} ms`)), idleMs);
+  };
+  try {
+    let res: Response;
+    try {
+      res = await post(method, [programId, config], signal ? AbortSignal.any([signal, idle.signal]) : idle.signal, null);
+    } catch (err) {
+      // The idle deadline, not the caller, ended it: the node is silent, which a retry may get past.
+      if (err instanceof StoppedError && idle.signal.aborted && !signal?.aborted) {
+        throw new RpcCallError(method, `no answer within ${idleMs} ms`, { code: null, retryable: true, cause: err });
+      }
+      throw err;
+    }
+    if (!res.body) throw new RpcCallError(method, "response has no body", { code: null, retryable: true });
+    touch();
+    yield* readAccountBatches(method, res.body, opts.batchSize, signal, touch);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /** Scans a streamed getProgramAccounts response, handing out batches of `batchSize` once the slot is known. */
@@ -185,6 +210,7 @@ async function* readAccountBatches(
   body: ReadableStream<Uint8Array>,
   batchSize: number,
   signal?: AbortSignal,
+  onChunk: () => void = () => undefined,
 ): AsyncGenerator<ProgramAccountsBatch> {
   let slot: bigint | null = null;
   // Set by the scanner's callback: typed by assertion, or the compiler would narrow it to null for good.
@@ -211,6 +237,7 @@ async function* readAccountBatches(
     });
   try {
     for await (const chunk of body as unknown as AsyncIterable<Uint8Array>) {
+      onChunk();
       try {
         scanner.push(Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength));
       } catch (err) {
@@ -260,7 +287,7 @@ export function createRpcClient(options: RpcClientOptions): RpcClient {
       return BigInt(await call<number>("getSlot", [{ commitment }], signal));
     },
     getMultipleAccounts: (addresses, opts, signal) => getMultipleAccounts(call, addresses, opts, signal),
-    streamProgramAccounts: (programId, opts, signal) => streamProgramAccounts(post, programId, opts, signal),
+    streamProgramAccounts: (programId, opts, signal) => streamProgramAccounts(post, programId, opts, timeoutMs, signal),
   };
 }
 

@@ -43,10 +43,19 @@ export interface ChainGateway {
   accountData(address: PublicKey): Promise<Buffer | null>;
 }
 
-export function createChainGateway(options: { rpcUrl: string; wsUrl?: string; commitment: Commitment }): ChainGateway {
+/** Each JSON-RPC call of the pipeline fails (retryably) after this when the node says nothing. */
+export const CHAIN_RPC_TIMEOUT_MS = 10_000;
+
+export function createChainGateway(options: { rpcUrl: string; wsUrl?: string; commitment: Commitment; rpcTimeoutMs?: number }): ChainGateway {
   const commitment = options.commitment === "processed" ? "confirmed" : options.commitment;
+  const timeoutMs = options.rpcTimeoutMs ?? CHAIN_RPC_TIMEOUT_MS;
   const connection = new Connection(options.rpcUrl, {
     commitment,
+    // web3.js has no deadline of its own: a black-holed node would hold the step until the job's lock expires.
+    fetch: (input, init) => {
+      const deadline = AbortSignal.timeout(timeoutMs);
+      return fetch(input, { ...init, signal: init?.signal ? AbortSignal.any([init.signal as AbortSignal, deadline]) : deadline });
+    },
     ...(options.wsUrl ? { wsEndpoint: options.wsUrl } : {}),
     disableRetryOnRateLimit: false,
   });

@@ -14,7 +14,12 @@ export interface JupiterOptions {
   /** The API host, e.g. https://api.jup.ag; the client appends /swap/v1. */
   apiUrl: string;
   apiKey: string | undefined;
+  /** Deadline of each Jupiter call (headers and body). Default JUPITER_TIMEOUT_MS. */
+  timeoutMs?: number;
 }
+
+/** A silent Jupiter API fails the attempt (retryable) within this, instead of holding the job. */
+export const JUPITER_TIMEOUT_MS = 10_000;
 
 export interface QuoteBounds {
   inputMint: string;
@@ -91,10 +96,19 @@ export function checkQuote(q: QuoteResponse, b: QuoteBounds): CheckedQuote {
   return { response: q, inAmount, outAmount, minOut: threshold, impactBps };
 }
 
+/** fetch whose every request (and its body) is aborted after `timeoutMs`, on top of the caller's own signal. */
+export function fetchWithDeadline(timeoutMs: number): typeof fetch {
+  return (input, init) => {
+    const deadline = AbortSignal.timeout(timeoutMs);
+    return fetch(input, { ...init, signal: init?.signal ? AbortSignal.any([init.signal, deadline]) : deadline });
+  };
+}
+
 export function createJupiter(options: JupiterOptions) {
   const api = new SwapApi(
     new Configuration({
       basePath: swapApiBase(options.apiUrl),
+      fetchApi: fetchWithDeadline(options.timeoutMs ?? JUPITER_TIMEOUT_MS),
       ...(options.apiKey ? { headers: { "x-api-key": options.apiKey } } : {}),
     }),
   );

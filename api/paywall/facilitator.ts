@@ -5,12 +5,19 @@
  * with a 502 and no content, rather than as a payment the client got wrong.
  */
 import { AsyncLocalStorage } from "node:async_hooks";
-import { createKeyPairSignerFromBytes, isSolanaError, SOLANA_ERROR__RPC__TRANSPORT_HTTP_ERROR } from "@solana/kit";
+import {
+  createDefaultRpcTransport,
+  createKeyPairSignerFromBytes,
+  createSolanaRpcFromTransport,
+  isSolanaError,
+  SOLANA_ERROR__RPC__TRANSPORT_HTTP_ERROR,
+  type RpcTransport,
+} from "@solana/kit";
 import { x402Facilitator } from "@x402/core/facilitator";
 import { FacilitatorResponseError, HTTPFacilitatorClient, type FacilitatorClient } from "@x402/core/server";
 import type { Network, PaymentPayload, PaymentRequirements, SettleResponse, SupportedResponse, VerifyResponse } from "@x402/core/types";
 import { VerifyError, SettleError } from "@x402/core/types";
-import { toFacilitatorSvmSigner, type FacilitatorSvmSigner } from "@x402/svm";
+import { toFacilitatorSvmSigner, type FacilitatorRpcClient, type FacilitatorSvmSigner } from "@x402/svm";
 import { ExactSvmScheme } from "@x402/svm/exact/facilitator";
 import { ConfigError, type Config } from "../../src/config.ts";
 import { describeError, isTransientFailure } from "../../src/errors.ts";
@@ -229,6 +236,22 @@ export interface InProcessFacilitatorOptions {
   rpcUrl: string;
   network: Network;
   feeCaps?: FeeCaps;
+  /** Deadline of each RPC call (simulate, send, each confirmation poll). Default DEFAULT_RPC_TIMEOUT_MS. */
+  rpcTimeoutMs?: number;
+}
+
+/** A black-holed RPC fails a paid request within this (plus the scheme's own handful of calls). */
+export const DEFAULT_RPC_TIMEOUT_MS = 5_000;
+
+/** The JSON-RPC client the scheme uses, each call bounded by `timeoutMs` (the stock one waits forever on a silent node). */
+export function rpcWithDeadline(url: string, timeoutMs: number): FacilitatorRpcClient {
+  const transport = createDefaultRpcTransport({ url });
+  const bounded: RpcTransport = (config) => {
+    const deadline = AbortSignal.timeout(timeoutMs);
+    return transport({ ...config, signal: config.signal ? AbortSignal.any([config.signal, deadline]) : deadline });
+  };
+  // The scheme types its client per cluster; the methods it calls are the same on every cluster.
+  return createSolanaRpcFromTransport(bounded) as unknown as FacilitatorRpcClient;
 }
 
 /**
@@ -238,7 +261,10 @@ export interface InProcessFacilitatorOptions {
 export function createInProcessFacilitator(options: InProcessFacilitatorOptions): PaywallFacilitator & { ready: Promise<string> } {
   const built = (async () => {
     const keypair = await createKeyPairSignerFromBytes(options.secretKey);
-    const signer = trackRpcFailures(toFacilitatorSvmSigner(keypair, { defaultRpcUrl: options.rpcUrl }));
+    const signer = trackRpcFailures(toFacilitatorSvmSigner(keypair, {
+        // By network: the scheme tells a single client from a map with `"getSlot" in`, which the RPC proxy fails.
+        [options.network]: rpcWithDeadline(options.rpcUrl, options.rpcTimeoutMs ?? DEFAULT_RPC_TIMEOUT_MS),
+      }),);
     const scheme = new ExactSvmScheme(signer, undefined, { ...(options.feeCaps ?? DEFAULT_FEE_CAPS) });
     const facilitator = new x402Facilitator().register(options.network, scheme);
     return { facilitator, address: keypair.address as string };

@@ -67,7 +67,8 @@ describe("the tier cache's LISTEN connection freezes", () => {
     // The wallet unstakes everything; the indexer writes it, and its notice is lost on the frozen connection.
     const gold = h.wallet("gold");
     const keypair = Keypair.fromSecretKey(Uint8Array.from(JSON.parse(await readFile(gold.keypairPath, "utf8")) as number[]));
-    const client = createStakeClient({ rpcUrl: h.chain.httpUrl, programId: h.chain.seed.programId, kamiyoMint: h.chain.seed.kamiyoMint });
+    const seed = h.chain.seed!;
+    const client = createStakeClient({ rpcUrl: h.chain.httpUrl, programId: seed.programId, kamiyoMint: seed.kamiyoMint });
     await client.unstake(keypair, gold.staked - gold.cooldown);
 
     const untrustedMs = await untrustedAfter(h, frozenAt);
