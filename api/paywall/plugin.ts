@@ -219,9 +219,19 @@ export function createPaywallPlugin(deps: PaywallDeps): PaywallPlugin {
     ledger: { value: ledger },
     quoteCache: { value: quoteCache },
   });
+  // Ready once the facilitator answers and the table is loaded. The indexer's first heartbeat is awaited
+  // for at most the staleness bound (a running indexer beats within it); without it the API starts anyway
+  // and quotes full prices until one arrives: never open, but never down because the indexer is not up yet.
   plugin.ready = async (timeoutMs = 10_000) => {
     await facilitatorAnswers(facilitator.client, timeoutMs);
-    await tierCache.whenHealthy(timeoutMs);
+    await tierCache.whenLoaded(timeoutMs);
+    const graceMs = Math.min(timeoutMs, tierCache.status().maxAgeMs);
+    if (graceMs <= 0) return;
+    try {
+      await tierCache.whenHealthy(graceMs);
+    } catch {
+      log.warn({ maxAgeMs: tierCache.status().maxAgeMs }, "no heartbeat from the indexer yet: quoting full prices until it proves alive");
+    }
   };
   plugin.status = () => ({ tierCache: tierCache.status(), pendingLedgerWrites: ledger.pendingCompletions(), facilitator: facilitator.describe });
   plugin.refreshFacilitator = refresh;

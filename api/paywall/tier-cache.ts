@@ -61,6 +61,8 @@ export interface TierCache {
   status(): TierCacheStatus;
   /** Resolves once the cache is trusted (loaded after the latest connect), rejects after `timeoutMs`. */
   whenHealthy(timeoutMs: number): Promise<void>;
+  /** Resolves once the table is loaded after the latest connect (proof of life or not), rejects after `timeoutMs`. */
+  whenLoaded(timeoutMs: number): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -349,6 +351,7 @@ export function createTierCache(o: TierCacheOptions): TierCache {
   let healthy = false;
   let reloadTimer: NodeJS.Timeout | undefined;
   const waiters = createWaiters();
+  const loadWaiters = createWaiters();
   const stats = { loadedAt: null as Date | null, lastNoticeAt: null as Date | null, loads: 0, losses: 0, lastError: null as string | null, indexerSlot: null as string | null };
   const maxAgeMs = o.maxAgeMs ?? 0;
   const life = watchProofOfLife({ maxAgeMs, logger: o.logger, client: () => connection.client, lose: (c, err) => connection.lose(c, err) });
@@ -370,13 +373,14 @@ export function createTierCache(o: TierCacheOptions): TierCache {
     }
     if (msg.channel !== STAKE_CHANGES_CHANNEL) return;
     stats.lastNoticeAt = new Date();
-    // A stake change is committed by the indexer: it proves the whole path alive as a heartbeat does.
-    life.proof();
+    // Not a proof of life: an API started before any indexer publishes its own tier table.
     if (msg.payload === TIER_TABLE_NOTICE) {
       o.logger.info("tier cache: the tier table in effect changed; re-reading it and the stakes");
       reloadOrLose();
       return;
     }
+    // A stake change is committed by the indexer: it proves the whole path alive as a heartbeat does.
+    life.proof();
     const batch = parseBatchNotice(msg.payload);
     if (batch !== null) {
       expandBatch(batch);
@@ -426,6 +430,7 @@ export function createTierCache(o: TierCacheOptions): TierCache {
     stats.loads++;
     healthy = true;
     connection.resetBackoff();
+    loadWaiters.release();
     if (trusted()) waiters.release();
   }
 
@@ -478,6 +483,7 @@ export function createTierCache(o: TierCacheOptions): TierCache {
       trusted()
         ? Promise.resolve()
         : waiters.wait(timeoutMs, () => stats.lastError ?? (healthy ? `no proof of life from the indexer within ${maxAgeMs} ms` : null)),
+    whenLoaded: (timeoutMs) => (healthy ? Promise.resolve() : loadWaiters.wait(timeoutMs, () => stats.lastError)),
     async close() {
       healthy = false;
       life.stop();
