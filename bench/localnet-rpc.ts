@@ -117,7 +117,8 @@ async function sendJob(job: Extract<ClientJob, { kind: "send" }>, url: URL, agen
       jsonrpc: "2.0",
       id: i,
       method: "sendTransaction",
-      params: [Buffer.from(transferTx(s, destination, 1000n + BigInt(i), blockhash)).toString("base64"), { encoding: "base64" }],
+      // preflight at the level the blockhash was read at (the validator's default, finalized, has not seen it yet)
+      params: [Buffer.from(transferTx(s, destination, 1000n + BigInt(i), blockhash)).toString("base64"), { encoding: "base64", preflightCommitment: "confirmed" }],
     }),
   );
 
