@@ -272,6 +272,12 @@ export class Chain extends EventEmitter implements ChainApi {
     this.produce(slot);
     const root = this.ledger.at("finalized").slot;
     this.emit("slot", { slot, parent, root });
+    if (this.listenerCount("account") > 0) {
+      for (const pubkey of PER_BLOCK_SYSVARS) {
+        const account = this.svm.getAccount(pubkey);
+        if (account) this.emit("account", { pubkey, account, slot, allLevels: false });
+      }
+    }
     const nowConfirmed = this.ledger.at("confirmed").slot;
     if (nowConfirmed !== confirmed) this.emit("commitment", { level: "confirmed", slot: nowConfirmed, previous: confirmed });
     if (root !== finalized) this.emit("commitment", { level: "finalized", slot: root, previous: finalized });

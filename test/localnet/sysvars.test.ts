@@ -10,6 +10,7 @@ import {
   LAMPORTS_PER_SOL,
   NONCE_ACCOUNT_LENGTH,
   SystemProgram,
+  SYSVAR_CLOCK_PUBKEY,
   Transaction,
   TransactionInstruction,
   TransactionMessage,
@@ -138,6 +139,16 @@ describe("sysvars and genesis", () => {
     expect(landed.meta!.err).toEqual({ InstructionError: [1, { Custom: 1 }] }); // ResultWithNegativeLamports
     expect(landed.meta!.preBalances[0]! - landed.meta!.postBalances[0]!).toBe(5000);
     expect((await h.connection.getNonce(nonceAccount.publicKey, "confirmed"))!.nonce).not.toBe(used.nonce);
+  });
+
+  it("notifies Clock subscribers every slot, at the level asked for, with that level's clock", async () => {
+    const seen: { slot: number; clockSlot: bigint }[] = [];
+    const id = h.connection.onAccountChange(SYSVAR_CLOCK_PUBKEY, (info, context) => seen.push({ slot: context.slot, clockSlot: info.data.readBigUInt64LE(0) }), { commitment: "confirmed" });
+    await waitFor("three Clock notifications", () => seen.length >= 3, { timeoutMs: 5000 });
+    await h.connection.removeAccountChangeListener(id);
+    for (const n of seen.slice(0, 3)) expect(n.clockSlot).toBe(BigInt(n.slot));
+    expect(seen[1]!.slot).toBeGreaterThan(seen[0]!.slot);
+    expect(seen[0]!.slot).toBeLessThan(await h.connection.getSlot("processed"));
   });
 
   it("names fieldless instruction errors as the validator does", async () => {
