@@ -6,6 +6,9 @@
  *  - a signature seen before (in this delivery or any earlier one) is a duplicate and skipped;
  *  - the accounts the rest wrote are re-read at or after the newest element's slot (transactions carry no
  *    account state) and applied through the write path with source `webhook` and the signature.
+ * Each element is judged by its own slot: one claiming a slot more than MAX_SLOTS_AHEAD beyond the chain's
+ * is refused (invalid) alone; one the node has not reached yet is left for a later attempt while the others
+ * are applied, so no delivery waits on the chain while holding the inbox. Sorting yields to the event loop.
  * A processing attempt that fails for a reason retrying can fix (isRetryable: an RPC or database outage, a
  * node behind the slot) leaves the delivery pending with its error and a later retry time; after
  * `maxAttempts`, or at once for any other failure, it is marked failed and the periodic reconciliation is
@@ -16,7 +19,7 @@ import type { Logger } from "pino";
 import type { Commitment } from "../src/config.ts";
 import { createWebhookInboxRepository, type ClaimedDelivery } from "../src/db/repositories/webhook-inbox.ts";
 import type { Database, JsonValue } from "../src/db/schema.ts";
-import { describeError, isRetryable, StoppedError } from "../src/errors.ts";
+import { describeError, isRetryable, RetryableError, StoppedError } from "../src/errors.ts";
 import type { WebhookEnqueueResult } from "./contracts.ts";
 import type { IndexerMetrics } from "./metrics.ts";
 import { withRetry, type Backoff } from "../src/retry.ts";
@@ -65,10 +68,19 @@ export interface WebhookProcessor {
 }
 
 type Inbox = ReturnType<typeof createWebhookInboxRepository>;
-type FreshElements = Map<string, { slot: bigint; failed: boolean; accounts: string[] }>;
+type FreshElements = Map<string, { index: number; slot: bigint; failed: boolean; accounts: string[] }>;
+
+/**
+ * A claimed slot further than this beyond the chain's newest (processed) slot is refused for that element
+ * alone (about a minute of slots): no node will reach it soon, and waiting for it would hold the inbox.
+ */
+export const MAX_SLOTS_AHEAD = 150n;
+/** Elements judged between two yields to the event loop (a 1,000-element delivery never blocks it for long). */
+const ELEMENTS_PER_TURN = 50;
+const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 /** Sorts a delivery's elements: counted and skipped, or fresh (first sight of the signature in this delivery). */
-function sortElements(body: unknown): { outcome: DeliveryOutcome; fresh: FreshElements } {
+async function sortElements(body: unknown): Promise<{ outcome: DeliveryOutcome; fresh: FreshElements }> {
   const elements = Array.isArray(body) ? (body as unknown[]) : [];
   const outcome: DeliveryOutcome = {
     counts: { applied: 0, duplicate: 0, failed_tx: 0, no_transaction: 0, invalid: 0 },
@@ -77,16 +89,42 @@ function sortElements(body: unknown): { outcome: DeliveryOutcome; fresh: FreshEl
     rowsApplied: 0,
   };
   const fresh: FreshElements = new Map();
-  elements.forEach((element, index) => {
-    const e = readElement(element);
+  for (let index = 0; index < elements.length; index++) {
+    if (index > 0 && index % ELEMENTS_PER_TURN === 0) await nextTurn();
+    const e = readElement(elements[index]);
     if (e.kind === "no_transaction") outcome.counts.no_transaction++;
     else if (e.kind === "invalid") {
       outcome.counts.invalid++;
       outcome.invalid.push({ index, reason: e.reason });
     } else if (fresh.has(e.signature)) outcome.counts.duplicate++;
-    else fresh.set(e.signature, { slot: e.slot, failed: e.kind === "failed", accounts: e.kind === "written" ? e.accounts : [] });
-  });
+    else fresh.set(e.signature, { index, slot: e.slot, failed: e.kind === "failed", accounts: e.kind === "written" ? e.accounts : [] });
+  }
   return { outcome, fresh };
+}
+
+/**
+ * Judges each element's own slot against the chain: beyond the tip by more than MAX_SLOTS_AHEAD, refused
+ * (invalid, for that element only); beyond the slot the indexer reads at, set aside for a later attempt.
+ */
+async function sortBySlot(o: WebhookProcessorOptions, fresh: FreshElements, outcome: DeliveryOutcome): Promise<FreshElements> {
+  const waiting: FreshElements = new Map();
+  if (fresh.size === 0) return waiting;
+  let refused = 0;
+  const tip = await o.rpc.getSlot("processed", o.signal);
+  const readable = o.commitment === "processed" ? tip : await o.rpc.getSlot(o.commitment, o.signal);
+  for (const [signature, e] of fresh) {
+    if (e.slot > tip + MAX_SLOTS_AHEAD) {
+      fresh.delete(signature);
+      refused++;
+      outcome.counts.invalid++;
+      outcome.invalid.push({ index: e.index, reason: `slot ${e.slot} is ${e.slot - tip} slots beyond the chain's current slot ${tip}` });
+    } else if (e.slot > readable) {
+      fresh.delete(signature);
+      waiting.set(signature, e);
+    }
+  }
+  if (refused > 0) o.logger.warn({ tip: tip.toString(), refused }, "webhook elements claiming slots far beyond the chain refused");
+  return waiting;
 }
 
 /** Each written account, attributed to the newest transaction that wrote it; and the newest slot among them. */
@@ -108,16 +146,23 @@ function attributeWriters(fresh: FreshElements, outcome: DeliveryOutcome) {
   return { writers, newestSlot };
 }
 
+/**
+ * Applies what can be applied now. Elements the node has not reached yet are left for a later attempt (a
+ * retryable failure with its backoff), so the inbox moves on to the next delivery instead of waiting here;
+ * the elements applied meanwhile are remembered and count as duplicates then.
+ */
 async function processDelivery(o: WebhookProcessorOptions, inbox: Inbox, delivery: ClaimedDelivery): Promise<DeliveryOutcome> {
-  const { outcome, fresh } = sortElements(delivery.body);
+  const { outcome, fresh } = await sortElements(delivery.body);
   if (fresh.size > 0) {
     for (const signature of await inbox.knownSignatures([...fresh.keys()])) {
       fresh.delete(signature);
       outcome.counts.duplicate++;
     }
   }
+  const waiting = await sortBySlot(o, fresh, outcome);
   const { writers, newestSlot } = attributeWriters(fresh, outcome);
   if (writers.size > 0) {
+    // Every element here is at or below the slot the node reads at: the read does not wait on the chain.
     const reads = await withRetry(
       () => o.rpc.getMultipleAccounts([...writers.keys()], { commitment: o.commitment, minContextSlot: newestSlot }, o.signal),
       {
@@ -142,6 +187,12 @@ async function processDelivery(o: WebhookProcessorOptions, inbox: Inbox, deliver
         outcome: e.failed ? ("failed" as const) : ("applied" as const),
       })),
     );
+  }
+  if (waiting.size > 0) {
+    const newest = [...waiting.values()].reduce((a, e) => (e.slot > a ? e.slot : a), 0n);
+    throw new RetryableError("upstream", `${waiting.size} element(s) at slots the node has not reached (up to ${newest}); the others are applied`, {
+      code: "webhook_slot_ahead",
+    });
   }
   return outcome;
 }
