@@ -1,6 +1,6 @@
 /**
- * Rate limits shared by every API replica (counts in Redis): admin routes per client address (failed attempts
- * only, so guessing the admin key is slow while the queue UI's polling is not counted), and unpaid quotes of
+ * Rate limits shared by every API replica (counts in Redis): admin routes per client address (refused
+ * credentials only, so guessing the admin key is slow while the queue UI's polling is not counted), and unpaid quotes of
  * paid routes per client address. Over the limit: 429 with Retry-After.
  *
  * Redis down: admin requests answer 503 (never let a guesser through unlimited); quotes are served (a quote
@@ -40,10 +40,9 @@ export const isAdminPath = (path: string): boolean => ADMIN_PATH_PREFIXES.some((
 
 export function createRateLimits(o: RateLimitOptions): RateLimits {
   const log = o.logger.child({ component: "rate-limit" });
-  // A limiter must answer within a second or two whatever Redis does: no offline queue, no retries.
-  const redis = new Redis(o.redisUrl, { lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 0, commandTimeout: 1_000, connectTimeout: 2_000 });
+  // A limiter must answer within a second or two whatever Redis does: every command times out, none is retried.
+  const redis = new Redis(o.redisUrl, { maxRetriesPerRequest: 0, commandTimeout: 1_000, connectTimeout: 2_000 });
   redis.on("error", (err) => log.debug({ err: err.message }, "rate-limit redis error"));
-  redis.connect().catch(() => undefined);
   const windowMs = o.windowMs ?? 60_000;
   const store = (name: string) =>
     new RedisStore({
@@ -62,7 +61,9 @@ export function createRateLimits(o: RateLimitOptions): RateLimits {
     const limiter = rateLimit({
       ...common,
       limit: o.adminPerMinute,
+      // Only refused credentials count: guessing the key is what this limits, not an operator's refused action.
       skipSuccessfulRequests: true,
+      requestWasSuccessful: (_req, res) => res.statusCode !== 401,
       skip: (req) => !isAdminPath(req.path),
       store: store("admin"),
       passOnStoreError: false,
