@@ -163,6 +163,6 @@ describe("webhooks sync", () => {
     let stderr = "";
     const code = await runCli(["webhooks"], { stdout: { write: () => true }, stderr: { write: (t: string) => (stderr += t) }, env: {} });
     expect(code).toBe(2);
-    expect(stderr).toMatch(/webhooks: missing subcommand \(sync\)/);
+    expect(stderr).toMatch(/webhooks: missing subcommand \(sync or check\)/);
   });
 });
