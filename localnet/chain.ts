@@ -13,7 +13,7 @@ import {
 import { AccountLayout, ACCOUNT_SIZE, getAssociatedTokenAddressSync } from "@solana/spl-token";
 import bs58 from "bs58";
 import { executeWithModels } from "./executor.ts";
-import { advancedNonce, durableNonceAccount, SlotHashes, withBlockhash, writeNativeMints } from "./genesis.ts";
+import { advancedNonce, durableNonceAccount, SlotHashes, SlotHistory, withBlockhash, writeNativeMints } from "./genesis.ts";
 import { Ledger, type Block } from "./ledger.ts";
 import { Svm, type ExecutionResult } from "./svm.ts";
 import { tokenBalances } from "./token-balances.ts";
@@ -147,6 +147,7 @@ export class Chain extends EventEmitter implements ChainApi {
   private timer: NodeJS.Timeout | null = null;
   private readonly ledger: Ledger;
   private readonly slotHashes: SlotHashes;
+  private readonly slotHistory: SlotHistory;
 
   constructor(options: ChainOptions = {}) {
     super();
@@ -169,8 +170,10 @@ export class Chain extends EventEmitter implements ChainApi {
     this.svm.setAccount(this.cpiPayer.publicKey.toBase58(), { ...rich, lamports: 1n << 62n });
     writeNativeMints(this.svm);
     this.slotHashes = new SlotHashes(this.svm);
+    this.slotHistory = new SlotHistory(this.svm);
     this.newBlockhash();
     this.syncClock();
+    this.slotHistory.add(this.currentSlot);
     this.ledger.addBlock(this.blockFor(this.currentSlot, this.currentSlot > 0n ? this.currentSlot - 1n : 0n, ""));
     while (this.currentSlot < start) this.produce(this.currentSlot + 1n);
     const slotMs = options.slotMs ?? 400;
@@ -261,6 +264,7 @@ export class Chain extends EventEmitter implements ChainApi {
     this.indexInSlot = 0;
     this.newBlockhash();
     this.syncClock();
+    this.slotHistory.add(slot);
     this.ledger.addBlock(this.blockFor(slot, parent.slot, parent.blockhash));
     for (const [key, before] of sysvarsBefore) this.ledger.recordChange(key, before);
   }

@@ -1,6 +1,6 @@
 /**
  * What a validator has from genesis or keeps current per slot and LiteSVM does not: the native mints, the
- * SlotHashes sysvar (ancestors of the newest block, newest first, at most 512), and the durable-nonce rules: a
+ * SlotHashes sysvar (ancestors of the newest block, newest first, at most 512), SlotHistory, and the durable-nonce rules: a
  * transaction may carry a nonce account's stored value instead of a recent blockhash, and instructions run
  * under the bank's blockhash, not the transaction's.
  */
@@ -47,6 +47,21 @@ export class SlotHashes {
     this.entries.unshift({ slot, hash });
     if (this.entries.length > MAX_SLOT_HASHES) this.entries.length = MAX_SLOT_HASHES;
     this.svm.native.setSlotHashes(this.entries);
+  }
+}
+
+/** The SlotHistory sysvar: a bit per slot over the last 1,048,576 slots, set for every block produced. */
+export class SlotHistory {
+  private readonly svm: Svm;
+  private readonly history: ReturnType<Svm["native"]["getSlotHistory"]>;
+  constructor(svm: Svm) {
+    this.svm = svm;
+    this.history = svm.native.getSlotHistory();
+  }
+  /** Block `slot` was produced (slots skipped since the last one are cleared). */
+  add(slot: bigint): void {
+    this.history.add(slot);
+    this.svm.native.setSlotHistory(this.history);
   }
 }
 

@@ -91,6 +91,13 @@ describe("jsonParsed accounts", () => {
     const entries = slotHashes.parsed.info as { slot: number; hash: string }[];
     expect(entries[0]!.slot).toBe(context.slot - 1);
     expect(entries[0]!.slot).toBeGreaterThan(entries[1]!.slot);
+    const history = await h.connection.getParsedAccountInfo(new PublicKey("SysvarS1otHistory11111111111111111111111111"), "processed");
+    const { nextSlot, bits } = (history.value!.data as ParsedAccountData).parsed.info as { nextSlot: number; bits: string };
+    expect(nextSlot).toBe(history.context.slot + 1);
+    expect(bits).toHaveLength(1024 * 1024);
+    expect(bits[history.context.slot % (1024 * 1024)]).toBe("1");
+    expect(bits[(history.context.slot + 1) % (1024 * 1024)]).toBe("0");
+
     const block = await h.connection.getBlock(entries[0]!.slot, { commitment: "confirmed", transactionDetails: "none", maxSupportedTransactionVersion: 0 });
     expect(entries[0]!.hash).toBe(block!.blockhash);
   });
