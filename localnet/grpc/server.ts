@@ -38,6 +38,11 @@ export interface GeyserServer {
   /** Ends every open Subscribe stream with UNAVAILABLE (a cut connection, for tests and operators). */
   cutStreams(): number;
   streamCount(): number;
+  /**
+   * While true, live account updates are not sent (still logged for replay): an overloaded node that drops
+   * messages silently (fault injection for tests).
+   */
+  dropAccountUpdates: boolean;
   firstAvailable(level: Commitment): bigint | null;
   close(): Promise<void>;
 }
@@ -129,8 +134,10 @@ export function createGeyserServer(o: GeyserServerOptions): GeyserServer {
     };
   }
 
+  let dropAccountUpdates = false;
   function publish(level: Commitment, u: Update): void {
     logs[level].append(u.slot, u);
+    if (dropAccountUpdates && u.kind === "account") return;
     for (const sub of subscribers) {
       if (!sub.live || sub.level !== level && !(u.kind === "slot" && sub.slotFilters.some((f) => !f.byCommitment))) continue;
       const m = message(sub, u);
@@ -208,6 +215,8 @@ export function createGeyserServer(o: GeyserServerOptions): GeyserServer {
         call.destroy(Object.assign(new Error(unauthenticated.details), unauthenticated));
         return;
       }
+      // Response headers at once, as the Geyser plugin (tonic) sends them: clients wait for them to open the stream.
+      call.sendMetadata(new grpc.Metadata());
       const sub: Subscriber = { call, level: "processed", accounts: [], slotFilters: [], live: false };
       subscribers.add(sub);
       const drop = () => subscribers.delete(sub);
@@ -289,6 +298,12 @@ export function createGeyserServer(o: GeyserServerOptions): GeyserServer {
       return n;
     },
     streamCount: () => subscribers.size,
+    get dropAccountUpdates() {
+      return dropAccountUpdates;
+    },
+    set dropAccountUpdates(on: boolean) {
+      dropAccountUpdates = on;
+    },
     firstAvailable: (level) => logs[level].firstAvailable(),
     async close() {
       if (closed) return;
