@@ -18,9 +18,36 @@ import type { Express, RequestHandler } from "express";
 import type { Kysely } from "kysely";
 import type { BeforeHookResult, HookContext } from "@bull-board/api/typings/app";
 import { adminActor, adminAuth } from "../api/admin-auth.ts";
+import { HttpError } from "../api/errors.ts";
 import type { Database } from "../src/db/schema.ts";
 import type { Logger } from "../src/log.ts";
 import { dashboardMetrics } from "./dashboard.ts";
+
+/** The queue UI answers 503 when Redis has not answered a small query within this (its own calls would wait forever). */
+export const QUEUE_UI_REDIS_DEADLINE_MS = 2_000;
+
+/** Refuses the queue UI at once, in one line, while Redis does not answer: bull-board's calls have no deadline. */
+function redisGuard(queue: Queue, logger: Logger | undefined): RequestHandler {
+  return (_req, _res, next) => {
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`no answer within ${QUEUE_UI_REDIS_DEADLINE_MS} ms`)), QUEUE_UI_REDIS_DEADLINE_MS);
+    });
+    const asked = queue.getJobCounts("waiting");
+    asked.catch(() => undefined);
+    Promise.race([asked, deadline]).then(
+        () => {
+          clearTimeout(timer);
+          next();
+        },
+        (err: unknown) => {
+          clearTimeout(timer);
+          logger?.warn({ err: err instanceof Error ? err.message : String(err) }, "queue UI: Redis does not answer");
+          next(new HttpError("unavailable", "redis_unavailable", "the queue UI needs Redis, which does not answer; the API's other routes are unaffected"));
+        },
+      );
+  };
+}
 
 export const QUEUES_PATH = "/admin/queues";
 export const DASHBOARD_PATH = "/x402/analytics/dashboard";
@@ -91,6 +118,6 @@ export function createJobsPlugin(deps: JobsPluginDeps): (app: Express) => void {
       }
       next();
     };
-    app.use(QUEUES_PATH, auth, audit, serverAdapter.getRouter() as RequestHandler);
+    app.use(QUEUES_PATH, auth, redisGuard(deps.queue, deps.logger), audit, serverAdapter.getRouter() as RequestHandler);
   };
 }

@@ -89,3 +89,56 @@ export async function enqueueRun(queue: Queue, runId: bigint, options: JobsOptio
   const data: RunJobData = { runId: runId.toString() };
   await queue.add(JOB.run, data, { ...options, jobId });
 }
+
+export interface RedisOutageWatch {
+  /** True between `onDown` and the next `onUp`. */
+  readonly down: boolean;
+  stop(): void;
+}
+
+/**
+ * Watches a connection for an outage: once it has not been ready for `graceMs` after an error or a close,
+ * `onDown` is called (once per outage); when it is ready again, `onUp` with how long it was down. A blip
+ * shorter than `graceMs` calls neither.
+ */
+export function watchRedisOutage(
+  redis: Redis,
+  o: { graceMs: number; onDown: (reason: string) => void; onUp: (downForMs: number) => void },
+): RedisOutageWatch {
+  let lostAt: number | null = null;
+  let down = false;
+  let timer: NodeJS.Timeout | undefined;
+  let reason = "connection closed";
+  const lost = (why: string) => {
+    reason = why;
+    if (lostAt !== null) return;
+    lostAt = Date.now();
+    timer = setTimeout(() => {
+      down = true;
+      o.onDown(reason);
+    }, o.graceMs);
+    timer.unref();
+  };
+  const onError = (err: Error) => lost(err.message);
+  const onClose = () => lost("connection closed");
+  const onReady = () => {
+    clearTimeout(timer);
+    if (down && lostAt !== null) o.onUp(Date.now() - lostAt);
+    down = false;
+    lostAt = null;
+  };
+  redis.on("error", onError);
+  redis.on("close", onClose);
+  redis.on("ready", onReady);
+  return {
+    get down() {
+      return down;
+    },
+    stop() {
+      clearTimeout(timer);
+      redis.off("error", onError);
+      redis.off("close", onClose);
+      redis.off("ready", onReady);
+    },
+  };
+}

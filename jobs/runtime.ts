@@ -19,7 +19,7 @@ import { createLedgerGate, createLedgerMetrics, ledgerReconcilerFromConfig, sche
 import { createPipelineMetrics } from "./metrics.ts";
 import { createPipeline, type Boundary, type Pipeline } from "./pipeline.ts";
 import { createJobProcessor } from "./processor.ts";
-import { createPipelineQueue, createRedis, PIPELINE_QUEUE } from "./queue.ts";
+import { createPipelineQueue, createRedis, PIPELINE_QUEUE, watchRedisOutage, type RedisOutageWatch } from "./queue.ts";
 import { createRunStore, type RunStore } from "./runs.ts";
 import { setupSchedules } from "./scheduler.ts";
 
@@ -47,7 +47,12 @@ export interface JobsRuntimeDeps {
   startWorker?: boolean;
   /** Where the kamiyo_pipeline_* series go (jobs/metrics.ts); none when absent. */
   registry?: Registry;
+  /** How long Redis may be unreachable before the pipeline pauses and alerts (default REDIS_OUTAGE_GRACE_MS). */
+  redisOutageGraceMs?: number;
 }
+
+/** A Redis blip shorter than this neither pauses the pipeline nor alerts. */
+export const REDIS_OUTAGE_GRACE_MS = 5_000;
 
 export interface JobsRuntime {
   queue: Queue;
@@ -116,6 +121,7 @@ export async function createJobsRuntime(deps: JobsRuntimeDeps): Promise<JobsRunt
 
   let worker: Worker | null = null;
   let workerConnection: Redis | null = null;
+  let outage: RedisOutageWatch | null = null;
   if (deps.startWorker ?? true) {
     workerConnection = createRedis(deps.redisUrl);
     const processor = createJobProcessor({ pipeline, store, chain, queue, config, logger, ledger, ...(deps.now ? { now: deps.now } : {}) });
@@ -128,8 +134,10 @@ export async function createJobsRuntime(deps: JobsRuntimeDeps): Promise<JobsRunt
       // A stalled run job is safe to redeliver (the row decides what happens); do not fail it for stalling.
       maxStalledCount: 10,
     });
-    worker.on("error", (err) => logger.error({ err: describeError(err) }, "worker error"));
+    // While Redis is unreachable every reconnect attempt is an error: the outage is reported once (below).
+    worker.on("error", (err) => logger[workerConnection?.status === "ready" ? "error" : "debug"]({ err: describeError(err) }, "worker error"));
     worker.on("failed", (job, err) => logger.warn({ job: job?.id, name: job?.name, err: describeError(err) }, "job failed"));
+    outage = pauseWhileRedisIsDown(worker, workerConnection, alerter, logger, deps.redisOutageGraceMs ?? REDIS_OUTAGE_GRACE_MS);
   }
 
   return {
@@ -148,6 +156,7 @@ export async function createJobsRuntime(deps: JobsRuntimeDeps): Promise<JobsRunt
       await scheduleLedgerReconciliation(queue, config.jobs.ledgerReconcileIntervalSeconds);
     },
     async close(graceMs = 30_000) {
+      outage?.stop();
       if (worker) {
         const closing = worker.close();
         const timer = new Promise<"timeout">((resolve) => setTimeout(() => resolve("timeout"), graceMs).unref());
@@ -161,6 +170,26 @@ export async function createJobsRuntime(deps: JobsRuntimeDeps): Promise<JobsRunt
       queueConnection.disconnect();
     },
   };
+}
+
+/**
+ * Redis unreachable past `graceMs`: the worker stops taking jobs (a job already running goes on; its row and
+ * stored transactions decide what a redelivery does, so nothing is lost or done twice), one alert per outage;
+ * once Redis answers, the worker takes jobs again and ioredis replays what was waiting.
+ */
+function pauseWhileRedisIsDown(worker: Worker, connection: Redis, alerter: Alerter, logger: Logger, graceMs: number): RedisOutageWatch {
+  return watchRedisOutage(connection, {
+    graceMs,
+    onDown(reason) {
+      logger.error({ reason, graceMs }, "Redis unreachable: the pipeline is paused until it answers again");
+      worker.pause(true).catch((err: unknown) => logger.warn({ err: describeError(err) }, "pausing the worker failed"));
+      void alerter.alert("Redis unreachable: the pipeline is paused until it answers again", { reason });
+    },
+    onUp(downForMs) {
+      logger.warn({ downForMs }, "Redis answers again: the pipeline resumes");
+      worker.resume().catch((err: unknown) => logger.warn({ err: describeError(err) }, "resuming the worker failed"));
+    },
+  });
 }
 
 /** The runtime for `kamiyo-stake worker`, from configuration. */
