@@ -45,7 +45,7 @@ describe("scheduling", () => {
     }
     const [a, b] = runtimes as [JobsRuntime, JobsRuntime];
     await Promise.all([tick({ store: a.store, queue: a.queue, logger, now }), tick({ store: b.store, queue: b.queue, logger, now })]);
-    expect((await a.queue.getJobSchedulers()).map((s) => s.key).sort()).toEqual(["apy-snapshot", "pipeline-daily"]);
+    expect((await a.queue.getJobSchedulers()).map((s) => s.key).sort()).toEqual(["apy-snapshot", "ledger-reconcile", "pipeline-daily"]);
 
     await waitFor("all runs finished", async () => (await a.store.openRuns()).length === 0 && (await a.store.listRuns()).length === 4, { timeoutMs: 40_000 });
     // Let the every-second cron fire a few more times over finished runs.
