@@ -4,8 +4,10 @@
  *
  *   npm run bench:freshness [-- --samples N]
  *
- * Two runs, each on a fresh schema and chain:
+ * Three runs, each on a fresh schema and chain:
  *  - websocket path: the indexer's live feed; webhooks are pointed nowhere;
+ *  - gRPC path: the indexer's live source is the chain's Yellowstone gRPC (SOLANA_GRPC_URL); webhooks are
+ *    pointed nowhere;
  *  - webhook path: the chain posts Helius-style deliveries to the API, the indexer processes its inbox;
  *    the indexer's websocket passes through a filter that drops programNotification (slots still flow,
  *    so the feed stays healthy but carries no stake changes).
@@ -17,6 +19,9 @@ import { performance } from "node:perf_hooks";
 import { parseArgs } from "node:util";
 import { Keypair } from "@solana/web3.js";
 import { STAKE_CHANGES_CHANNEL, type StakeChangeNotice } from "../indexer/contracts.ts";
+import { pino } from "pino";
+import { createGeyserServer, type GeyserServer } from "../localnet/grpc/server.ts";
+import { freePort } from "../test/kit/localnet.ts";
 import { startTestStack, type TestStack } from "../test/api/local-stack.ts";
 import { createStakeClient, KAMIYO, type StakeClient } from "../test/api/stake-client.ts";
 
@@ -32,7 +37,7 @@ const STEP = 100n * KAMIYO;
 
 interface Run {
   name: string;
-  source: "ws" | "webhook";
+  source: "ws" | "grpc" | "webhook";
   targetP99Ms: number;
   samples: number[];
   bySource: Map<string, number>;
@@ -102,13 +107,23 @@ async function sample(
   }
 }
 
-async function runOnce(name: string, source: "ws" | "webhook", targetP99Ms: number): Promise<Run> {
+async function runOnce(name: string, source: "ws" | "grpc" | "webhook", targetP99Ms: number): Promise<Run> {
+  const grpcPort = source === "grpc" ? await freePort() : 0;
   const stack = await startTestStack(
     source === "ws"
       ? { env: { PUBLIC_URL: "http://127.0.0.1:9" }, slotMs: 400 }
-      : { dropProgramNotifications: true, slotMs: 400 },
+      : source === "grpc"
+        ? { env: { PUBLIC_URL: "http://127.0.0.1:9", SOLANA_GRPC_URL: `http://127.0.0.1:${grpcPort}` }, slotMs: 400, defer: ["indexer"] }
+        : { dropProgramNotifications: true, slotMs: 400 },
   );
+  let grpc: GeyserServer | null = null;
   try {
+    if (source === "grpc") {
+      // The chain's Yellowstone server, then the indexer that subscribes to it.
+      grpc = createGeyserServer({ chain: stack.state.localnet!.chain, logger: pino({ level: "silent" }) });
+      await grpc.listen("127.0.0.1", grpcPort);
+      await stack.startDeferred("indexer");
+    }
     const chain = createStakeClient({
       rpcUrl: stack.state.localnet!.httpUrl,
       programId: stack.state.config.solana.programId,
@@ -143,6 +158,7 @@ async function runOnce(name: string, source: "ws" | "webhook", targetP99Ms: numb
     return run;
   } finally {
     await stack.close();
+    await grpc?.close();
   }
 }
 
@@ -165,6 +181,8 @@ function report(run: Run): boolean {
 process.stdout.write(`freshness: stake transaction -> /x402/staking/info, ${SAMPLES} samples per path after ${WARMUP} warm-up, loopback\n`);
 const ws = await runOnce("websocket path", "ws", 100);
 const wsOk = report(ws);
+const grpcRun = await runOnce("gRPC path", "grpc", 100);
+const grpcOk = report(grpcRun);
 const webhook = await runOnce("webhook path", "webhook", 250);
 const webhookOk = report(webhook);
-process.exit(wsOk && webhookOk ? 0 : 1);
+process.exit(wsOk && grpcOk && webhookOk ? 0 : 1);
