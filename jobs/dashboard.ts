@@ -1,14 +1,19 @@
 /**
  * The seed's admin dashboard (`StakingAnalytics.get_dashboard_metrics`) from the tables: revenue and
  * discounts by tier over the last 30 days (x402_usage, settled payments), staking totals (latest APY
- * snapshot, the pipeline's ledger) and APY history. Amounts are decimal strings of integer units.
+ * snapshot, the pipeline's ledger), APY history, and the late rows (payments that settled for a day already
+ * allocated, from ledger_late_rows). Amounts are decimal strings of integer units.
  */
 import type { Kysely } from "kysely";
 import { createApyRepository } from "../src/db/repositories/apy.ts";
 import { createLedgerRepository } from "../src/db/repositories/ledger.ts";
+import { createRevenueLedgerRepository } from "../src/db/repositories/revenue-ledger.ts";
 import { createUsageRepository } from "../src/db/repositories/usage.ts";
 import type { Database } from "../src/db/schema.ts";
 import { trailingDays } from "../src/domain/utc-day.ts";
+
+/** The newest late rows listed (the count and amount cover all of them). */
+export const LATE_ROWS_SHOWN = 50;
 
 const str = (v: bigint | null | undefined) => (v === null || v === undefined ? null : v.toString());
 
@@ -24,6 +29,9 @@ export async function dashboardMetrics(db: Kysely<Database>, now: Date = new Dat
   const runs = await ledgerRepo.runsByStatus();
   const history = await createApyRepository(db).latest(30);
   const latest = history[0];
+  const revenueLedger = createRevenueLedgerRepository(db);
+  const lateTotals = await revenueLedger.lateRowTotals();
+  const late = await revenueLedger.lateRows({ limit: LATE_ROWS_SHOWN });
   return {
     window: { from: since.toISOString(), to: now.toISOString() },
     revenue: {
@@ -52,6 +60,21 @@ export async function dashboardMetrics(db: Kysely<Database>, now: Date = new Dat
       buybacks: str(ledger.buybacks),
       fundings: str(ledger.fundings),
       runs: Object.fromEntries(runs.map((r) => [r.status, str(r.count)])),
+    },
+    // Settled payments recorded after their day was allocated (ledger_late_rows): never in that day's allocation.
+    lateRows: {
+      count: str(lateTotals.count),
+      amount: str(lateTotals.amount),
+      unit: "micro-USDC",
+      newest: late.map((r) => ({
+        day: r.runDate,
+        runId: str(r.runId),
+        usageId: str(r.usageId),
+        amount: str(r.amount),
+        signature: r.signature,
+        detectedAt: r.detectedAt.toISOString(),
+        alertedAt: r.alertedAt?.toISOString() ?? null,
+      })),
     },
     apy: history.map((h) => ({
       recordedAt: h.recorded_at.toISOString(),

@@ -5,6 +5,7 @@
 import type { Kysely } from "kysely";
 import { createApyRepository } from "../../src/db/repositories/apy.ts";
 import { createOpsRepository } from "../../src/db/repositories/ops.ts";
+import { createRevenueLedgerRepository } from "../../src/db/repositories/revenue-ledger.ts";
 import { createUsageRepository } from "../../src/db/repositories/usage.ts";
 import type { Database } from "../../src/db/schema.ts";
 import type { Cluster } from "../../src/config.ts";
@@ -14,6 +15,8 @@ import type { FeedHealthSnapshot } from "../feed-health.ts";
 
 export const DEFAULT_RANGE_DAYS = 30;
 export const MAX_RANGE_DAYS = 366;
+/** Late rows (settled for a day already allocated) listed on the page; the count and amount cover all. */
+export const LATE_ROWS_LISTED = 20;
 
 export interface OverviewDeps {
   db: Kysely<Database>;
@@ -52,7 +55,8 @@ export async function readOverview(deps: OverviewDeps, range: { from: string; to
   const start = utcDayWindow(range.from).start;
   const end = utcDayWindow(range.to).end;
   const window = { start, end };
-  const [days, tiers, totals, runs, stake, apy, reservations, indexer, nextRun] = await Promise.all([
+  const revenueLedger = createRevenueLedgerRepository(deps.db);
+  const [days, tiers, totals, runs, stake, apy, reservations, indexer, nextRun, lateTotals, late] = await Promise.all([
     ops.revenueByDay(start, end),
     ops.usageByTier(start, end),
     usage.totals(window),
@@ -62,6 +66,8 @@ export async function readOverview(deps: OverviewDeps, range: { from: string; to
     ops.unsettledReservations(),
     readIndexerStatus(deps.db),
     deps.nextRun ? deps.nextRun().catch(() => null) : Promise.resolve(null),
+    revenueLedger.lateRowTotals(),
+    revenueLedger.lateRows({ limit: LATE_ROWS_LISTED }),
   ]);
   const byDay = new Map(days.map((d) => [d.day, d]));
   const inRange = apy.filter((a) => a.recorded_at >= start && a.recorded_at < end).reverse();
@@ -113,7 +119,14 @@ export async function readOverview(deps: OverviewDeps, range: { from: string; to
           statusUpdatedAt: snap.updatedAt,
         }
       : null,
-    ledger: { unsettledReservations: s(reservations.count), oldestUnsettledAt: reservations.oldest?.toISOString() ?? null },
+    ledger: {
+      unsettledReservations: s(reservations.count),
+      oldestUnsettledAt: reservations.oldest?.toISOString() ?? null,
+      // Settled after their day was allocated: not in that day's allocation (any range, newest first).
+      lateRows: s(lateTotals.count),
+      lateAmount: s(lateTotals.amount),
+      late: late.map((r) => ({ day: r.runDate, amount: s(r.amount), signature: r.signature, url: explorerTxUrl(r.signature, deps.cluster, deps.rpcUrl), detectedAt: r.detectedAt.toISOString(), alerted: r.alertedAt !== null })),
+    },
     webhooks: deps.feed(),
     nextRun: nextRun?.toISOString() ?? null,
   };

@@ -118,6 +118,11 @@
       ["ledger: payments reserved, not recorded settled", count(o.ledger.unsettledReservations) + (o.ledger.oldestUnsettledAt ? " (oldest " + o.ledger.oldestUnsettledAt + ")" : "")],
       ["Helius deliveries without transaction (enhanced format)", el("span", { class: w.enhancedDeliveries > 0 ? "bad" : "ok", "data-field": "enhanced" }, String(w.enhancedDeliveries) + (w.lastEnhancedAt ? " (last " + w.lastEnhancedAt + "): set the webhook to raw" : ""))],
     ]);
+    const lg = o.ledger;
+    document.querySelector('[data-field="late-count"]').textContent = count(lg.lateRows) + " rows";
+    document.querySelector('[data-field="late-amount"]').textContent = usdc(lg.lateAmount);
+    table("late-rows", [["day allocated"], ["amount", 1, "late-amount-row"], ["transaction"], ["detected"], ["alerted"]],
+      lg.late.map((r) => [r.day, usdc(r.amount), link({ signature: r.signature, url: r.url }), r.detectedAt.replace("T", " ").slice(0, 19), r.alerted ? "yes" : "not yet"]));
     $("status").textContent = "Figures for " + o.range.from + " to " + o.range.to + " (UTC), read " + o.range.generatedAt;
     document.body.dataset.loaded = "true";
   }

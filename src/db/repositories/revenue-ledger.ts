@@ -175,6 +175,15 @@ export function createRevenueLedgerRepository(db: Kysely<Database>) {
       }));
     },
 
+    /** How many late rows there are and what they add up to (micro-USDC), all of them. */
+    async lateRowTotals(): Promise<{ count: bigint; amount: bigint }> {
+      const r = await db
+        .selectFrom("ledger_late_rows")
+        .select([sql<bigint>`count(*)::bigint`.as("count"), sql<bigint>`coalesce(sum(amount), 0)::numeric(20, 0)`.as("amount")])
+        .executeTakeFirstOrThrow();
+      return { count: BigInt(r.count), amount: BigInt(r.amount) };
+    },
+
     async markLateRowsAlerted(usageIds: readonly bigint[]): Promise<void> {
       if (usageIds.length === 0) return;
       await db.updateTable("ledger_late_rows").set({ alerted_at: sql<Date>`now()` }).where("usage_id", "in", [...usageIds]).execute();
