@@ -68,7 +68,8 @@ describe("kamiyo-stake api", () => {
     });
     const base = `http://127.0.0.1:${port}`;
     await waitFor("the API to answer /health", () => fetch(`${base}/health`).then((r) => r.ok).catch(() => false));
-    expect(stdout).toBe(`API listening on ${base} (health /health, readiness /ready, metrics /metrics)\n`);
+    // The banner names the facilitator in use (issue 14).
+    expect(stdout).toBe(`API listening on ${base} (health /health, readiness /ready, metrics /metrics) [facilitator: in-process against http://127.0.0.1:8899]\n`);
     expect((await fetch(`${base}/ready`)).status).toBe(503);
     expect(await json(await fetch(`${base}/x402/discount-tiers`))).toMatchObject({ decimals: 9 });
     // Node's default metrics are on the same registry.
