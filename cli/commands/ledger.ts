@@ -8,23 +8,35 @@ import { UsageError, type CommandModule, type Output } from "../command.ts";
 
 const usdc = (v: bigint) => `${formatUnits(v, USDC_DECIMALS)} USDC`;
 
-/** The report as an operator reads it: one line per repair, then the totals. */
+/** The kinds of repair, in the order printed, with the label of their line. */
+const KINDS = [
+  ["completed", "completed reservations"],
+  ["inserted", "inserted missing payments"],
+  ["released", "released dead reservations"],
+  ["unexplained", "recorded non-x402 transfers"],
+] as const;
+
+/**
+ * The report as an operator reads it: one line per kind of repair with its count and amount (every kind, zero
+ * included), each repair of that kind indented under it, then the late rows alerted and the pass's extent.
+ */
 export function printReport(out: Output, r: ReconcileReport): void {
-  for (const x of r.repairs) {
-    const what = { completed: "completed reservation", inserted: "inserted missing payment", released: "released dead reservation", unexplained: "recorded non-x402 transfer" }[x.kind];
-    const parts = [what.padEnd(26), usdc(x.amount).padStart(16)];
-    if (x.signature) parts.push(`tx ${x.signature}`);
-    if (x.paymentKey) parts.push(`payment ${x.paymentKey.slice(0, 16)}`);
-    if (x.detail) parts.push(`(${x.detail})`);
-    out.write(`${parts.join("  ")}\n`);
+  const width = Math.max(...KINDS.map(([, label]) => label.length));
+  for (const [kind, label] of KINDS) {
+    const mine = r.repairs.filter((x) => x.kind === kind);
+    const amount = mine.reduce((sum, x) => sum + x.amount, 0n);
+    out.write(`${`${label}:`.padEnd(width + 2)}${String(r[kind]).padStart(6)}  ${usdc(amount).padStart(16)}\n`);
+    for (const x of mine) {
+      const parts = [`  ${usdc(x.amount).padStart(16)}`];
+      if (x.signature) parts.push(`tx ${x.signature}`);
+      if (x.paymentKey) parts.push(`payment ${x.paymentKey.slice(0, 16)}`);
+      if (x.detail) parts.push(`(${x.detail})`);
+      out.write(`${parts.join("  ")}\n`);
+    }
   }
+  out.write(`${"late rows alerted:".padEnd(width + 2)}${String(r.lateRows).padStart(6)}\n`);
   const through = r.throughBlockTime ? ` (${r.throughBlockTime.toISOString()})` : "";
-  out.write(
-    `reconciled ${r.payToAccount} through slot ${r.throughSlot}${through}: ${r.transactionsRead} transaction(s) read; ` +
-      `completed ${r.completed}, inserted ${r.inserted}, released ${r.released}, non-x402 transfers ${r.unexplained}` +
-      (r.lateRows > 0 ? `; ${r.lateRows} late row(s) for allocated days alerted` : "") +
-      ` in ${Math.round(r.ms)} ms\n`,
-  );
+  out.write(`reconciled ${r.payToAccount} through slot ${r.throughSlot}${through}: ${r.transactionsRead} transaction(s) read in ${Math.round(r.ms)} ms\n`);
 }
 
 export default {
