@@ -4,15 +4,24 @@
  *  - same identifier, same payment, already answered: the stored paid answer is given again (the same status,
  *    body and PAYMENT-RESPONSE), and nothing is verified or settled;
  *  - same identifier, another payment: 409 payment_identifier_conflict;
- *  - first use (or an earlier attempt that never got its answer stored): x402 runs as usual, and the paid answer
- *    is stored before it is sent, so a client whose response was lost gets it on its retry.
+ *  - same identifier, same payment, settled but its answer never stored (the process died between settlement
+ *    and storing it, or the database refused the answer; the row may have been completed by the ledger
+ *    reconciler): the route's handler runs again in the settled payment's terms (price decision from its ledger
+ *    row), with a PAYMENT-RESPONSE rebuilt from that row (success, its transaction, network, payer), and nothing
+ *    is verified or settled. Only when the identifier was bound before the payment was reserved: an id attached
+ *    later to an already taken payment (whose transaction anyone can read on chain) gets duplicate_payment;
+ *  - first use (or an earlier attempt that is not settled): x402 runs as usual, and the paid answer is stored
+ *    before it is sent, so a client whose response was lost gets it on its retry.
  * A payment without an identifier is untouched (a replay is still duplicate_payment). If the database cannot be
  * asked, the request goes on without idempotency: the settlement guard still refuses a second settlement.
  */
 import type { NextFunction, Request, Response } from "express";
 import type { Kysely } from "kysely";
+import { encodePaymentResponseHeader } from "@x402/core/http";
+import type { Network } from "@x402/core/types";
 import { extractPaymentIdentifier, isValidPaymentId } from "@x402/extensions/payment-identifier";
-import { createPaymentIdentifiersRepository, type PaidAnswer } from "../../src/db/repositories/payment-identifiers.ts";
+import type { PaidRoute } from "../../src/config.ts";
+import { createPaymentIdentifiersRepository, type PaidAnswer, type SettledPayment } from "../../src/db/repositories/payment-identifiers.ts";
 import type { Database } from "../../src/db/schema.ts";
 import { describeError } from "../../src/errors.ts";
 import type { Logger } from "../../src/log.ts";
@@ -58,7 +67,10 @@ function storeBeforeSending(res: Response, store: (answer: PaidAnswer) => Promis
   }) as Response["end"];
 }
 
-export function withPaymentIdentifiers(middleware: Middleware, deps: { db: Kysely<Database>; log: Logger; metrics: PaywallMetrics | null }): Middleware {
+export function withPaymentIdentifiers(
+  middleware: Middleware,
+  deps: { db: Kysely<Database>; log: Logger; metrics: PaywallMetrics | null; routes: readonly PaidRoute[] },
+): Middleware {
   const repo = createPaymentIdentifiersRepository(deps.db);
   return async (req, res, next) => {
     const payment = paywallRequests.getStore()?.payment;
@@ -90,13 +102,32 @@ export function withPaymentIdentifiers(middleware: Middleware, deps: { db: Kysel
       res.end(answer.body);
       return;
     }
+    let settled: SettledPayment | null = null;
+    try {
+      settled = await repo.settledPayment(id, payment.paymentKey);
+    } catch (err) {
+      deps.log.warn({ err: describeError(err), paymentKey: payment.paymentKey }, "payment identifier's settlement not checked (database unavailable)");
+    }
+    const state = paywallRequests.getStore();
+    const route = settled && deps.routes.find((r) => r.method === settled.method && r.path === settled.endpoint);
     storeBeforeSending(res, async (a) => {
       try {
         await repo.answer(id, payment.paymentKey, a);
       } catch (err) {
-        deps.log.error({ err: describeError(err), paymentKey: payment.paymentKey }, "paid answer not stored for its payment identifier (database unavailable); a retry will get duplicate_payment");
+        deps.log.error({ err: describeError(err), paymentKey: payment.paymentKey }, "paid answer not stored for its payment identifier (database unavailable); a retry runs the handler again from the settled row");
       }
     });
+    if (settled && route && state && req.method === route.method && req.path === route.path) {
+      // Paid and settled for this identifier, answer lost: serve it in the payment's terms, without settling.
+      state.route = route;
+      state.decision = { amount: settled.amountCharged, original: settled.originalAmount, savings: settled.savings, discountBps: settled.discountBps, tier: settled.discountTier };
+      res.setHeader(
+        PAYMENT_RESPONSE,
+        encodePaymentResponseHeader({ success: true, transaction: settled.settlementSignature, network: settled.network as Network, payer: settled.payer }),
+      );
+      deps.log.info({ paymentKey: payment.paymentKey, signature: settled.settlementSignature }, "payment identifier retried after a lost answer: the handler runs again for the settled payment, nothing settles");
+      return next();
+    }
     return middleware(req, res, next);
   };
 }

@@ -151,7 +151,7 @@ export function createX402Server(deps: X402ServerDeps): X402Server {
   const httpServer = new x402HTTPResourceServer(resourceServer, routes);
   return {
     middleware: deps.identifiersDb
-      ? withPaymentIdentifiers(paymentMiddlewareFromHTTPServer(httpServer, undefined, undefined, true), { db: deps.identifiersDb, log: deps.log, metrics: deps.metrics })
+      ? withPaymentIdentifiers(paymentMiddlewareFromHTTPServer(httpServer, undefined, undefined, true), { db: deps.identifiersDb, log: deps.log, metrics: deps.metrics, routes: config.x402.routes })
       : paymentMiddlewareFromHTTPServer(httpServer, undefined, undefined, true),
     requiresPayment: (req, method) => httpServer.requiresPayment({ adapter: new ExpressAdapter(req), path: req.path, method }),
     quoting,
