@@ -34,10 +34,15 @@ import { STAKE_CHANGES_CHANNEL } from "../indexer/contracts.ts";
 import { createIndexer, type Indexer } from "../indexer/indexer.ts";
 
 const { values } = parseArgs({
-  options: { accounts: { type: "string", default: "1000000" }, samples: { type: "string", default: "200" }, "database-url": { type: "string" } },
+  options: { accounts: { type: "string", default: "1000000" }, samples: { type: "string", default: "200" }, source: { type: "string", default: "grpc" }, "database-url": { type: "string" } },
 });
 const accounts = Number(values.accounts);
 const samples = Number(values.samples);
+const liveSource = values.source;
+if (liveSource !== "grpc" && liveSource !== "websocket") {
+  process.stderr.write("bench:backfill: --source must be grpc or websocket\n");
+  process.exit(2);
+}
 if (!Number.isInteger(accounts) || accounts < 1 || !Number.isInteger(samples) || samples < 1) {
   process.stderr.write("bench:backfill: --accounts and --samples must be positive integers\n");
   process.exit(2);
@@ -147,7 +152,7 @@ try {
     LOG_LEVEL: "warn",
     SOLANA_RPC_URL: ready.httpUrl,
     SOLANA_WS_URL: ready.wsUrl,
-    SOLANA_GRPC_URL: ready.grpcUrl,
+    ...(liveSource === "grpc" ? { SOLANA_GRPC_URL: ready.grpcUrl } : {}),
     KAMIYO_MINT: mint,
   });
   // Notices sent during the backfill (one per batch), counted on a connection of its own.
@@ -179,7 +184,9 @@ try {
     pool: database.pool,
     logger: pino({ level: "warn" }),
     registry: new Registry(),
-    options: { reconcileIntervalMs: 0, stallTimeoutMs: 60_000 },
+    // The local chain serves the million-account response from one event loop turn after another, and its
+    // slots (the live source's liveness signal) wait meanwhile: the stall bound must outlast the response.
+    options: { reconcileIntervalMs: 0, stallTimeoutMs: 600_000 },
   });
   const pgPids = postgresPids();
   const cpuBefore = { indexer: process.cpuUsage(), chain: cpuSeconds(child.pid!), postgres: sumCpu(pgPids) };
@@ -196,9 +203,6 @@ try {
   };
   clearInterval(sampler);
   const backfillNotices = notices;
-  const freshness = await measureFreshness(indexer, noticeWaiters);
-  await indexer.stop();
-  await listener.end();
 
   const count = await admin.query<{ n: string }>(`SELECT count(*)::text AS n FROM ${schema}.stakes`);
   const events = await admin.query<{ n: string }>(`SELECT count(*)::text AS n FROM ${schema}.stake_events`);
@@ -227,12 +231,26 @@ try {
     say(`  plain COPY of the same rows into an identical table: ${(copyMs / 1000).toFixed(2)} s`);
     say(`  ratio backfill / COPY: ${(wallMs / copyMs).toFixed(2)}x`);
     say(`  target: at most 2x COPY -> ${wallMs <= 2 * copyMs ? "met" : "NOT met"}; peak RSS at most 256 MB -> ${peakRss <= 256 * 2 ** 20 ? "met" : "NOT met"}`);
-    say(
-      `  gRPC source freshness (chain change -> stakes row), ${freshness.length} samples: p50 ${percentile(freshness, 50).toFixed(1)} ms, ` +
-        `p99 ${percentile(freshness, 99).toFixed(1)} ms, max ${freshness[freshness.length - 1]!.toFixed(1)} ms (load average ${loadavg().map((l) => l.toFixed(2)).join(" ")})`,
-    );
+    try {
+      // The live source first settles (a reconnect during the long response is replayed or resynced).
+      const settled = Date.now();
+      while (!indexer.activity().subscribed || indexer.activity().resyncRunning) {
+        if (Date.now() - settled > 300_000) throw new Error("the gRPC source did not settle within 300 s");
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      const freshness = await measureFreshness(indexer, noticeWaiters);
+      say(
+        `  ${liveSource} source freshness (chain change -> stakes row), ${freshness.length} samples: p50 ${percentile(freshness, 50).toFixed(1)} ms, ` +
+          `p99 ${percentile(freshness, 99).toFixed(1)} ms, max ${freshness[freshness.length - 1]!.toFixed(1)} ms (load average ${loadavg().map((l) => l.toFixed(2)).join(" ")})`,
+      );
+    } catch (err) {
+      say(`  ${liveSource} source freshness: not measured: ${(err as Error).message}`);
+      process.exitCode = 1;
+    }
   } finally {
     await dump.end();
+    await indexer.stop();
+    await listener.end();
   }
 } finally {
   await database.close();
