@@ -11,14 +11,15 @@
  *     can be, else marked recovered); any other transfer is recorded apart, never as revenue;
  *  4. releases the reservations found dead in step 1 that nothing on chain claimed;
  *  5. records the pass (through slot, signature, block time, counts) and alerts late rows for allocated days.
+ * Step 3 writes each page of transactions (`chunk`) with one multi-row statement per kind of repair.
  * Every write is idempotent (unique payment key and signature), so a pass cut short is simply run again.
  */
 import { getAssociatedTokenAddressSync } from "@solana/spl-token";
 import { PublicKey } from "@solana/web3.js";
 import type { Kysely } from "kysely";
 import type { PaidRoute } from "../../src/config.ts";
-import { createRevenueLedgerRepository, type RepairCounts } from "../../src/db/repositories/revenue-ledger.ts";
-import { createUsageRepository } from "../../src/db/repositories/usage.ts";
+import { createRevenueLedgerRepository, type IncomingTransfer, type RepairCounts } from "../../src/db/repositories/revenue-ledger.ts";
+import { createUsageRepository, type RecoveredUsage } from "../../src/db/repositories/usage.ts";
 import type { Database } from "../../src/db/schema.ts";
 import type { DiscountTier } from "../../src/domain/tiers.ts";
 import { describeError } from "../../src/errors.ts";
@@ -128,6 +129,10 @@ export function createLedgerReconciler(deps: LedgerReconcilerDeps): LedgerReconc
         const txs = await deps.history.transactions(live.slice(i, i + chunk).map((s) => s.signature));
         const seen = txs.flatMap((tx) => (tx ? [{ tx, c: classifyTransaction(tx, payToAccount, deps.usdcMint) }] : []));
         const rows = await usage.statusOf(seen.flatMap(({ c }) => (c.kind === "none" ? [] : [c.paymentKey])));
+        // The page's repairs, gathered first and written in one multi-row statement per kind.
+        const completions = new Map<string, { paymentKey: string; signature: string; payer: string; settledAt: Date; amount: bigint }>();
+        const insertions = new Map<string, RecoveredUsage>();
+        const incoming = new Map<string, IncomingTransfer & { detail: string }>();
         for (const { tx, c } of seen) {
           if (c.kind === "none") continue;
           claimed.add(c.paymentKey);
@@ -136,15 +141,13 @@ export function createLedgerReconciler(deps: LedgerReconcilerDeps): LedgerReconc
           if (row?.settled) continue;
           if (row) {
             const payer = c.kind === "x402" ? c.payer : (c.sourceOwner ?? "");
-            if (await usage.completeFromChain({ paymentKey: c.paymentKey, signature: tx.signature, payer, settledAt })) {
-              counts.completed++;
-              repairs.push({ kind: "completed", paymentKey: c.paymentKey, signature: tx.signature, amount: c.amount });
-            }
+            if (!completions.has(c.paymentKey)) completions.set(c.paymentKey, { paymentKey: c.paymentKey, signature: tx.signature, payer, settledAt, amount: c.amount });
             continue;
           }
           if (c.kind === "x402") {
+            if (insertions.has(c.paymentKey)) continue;
             const d = deriveUsage(c.amount, deps.routes, deps.tiers);
-            const inserted = await usage.insertRecovered({
+            insertions.set(c.paymentKey, {
               paymentKey: c.paymentKey,
               payer: c.payer,
               endpoint: d.endpoint,
@@ -164,25 +167,38 @@ export function createLedgerReconciler(deps: LedgerReconcilerDeps): LedgerReconc
               recentBlockhash: c.recentBlockhash,
               source: d.source,
             });
-            if (inserted) {
-              counts.inserted++;
-              repairs.push({ kind: "inserted", paymentKey: c.paymentKey, signature: tx.signature, amount: c.amount, detail: d.source });
-            }
             continue;
           }
-          const recorded = await repo.recordIncoming({
-            signature: tx.signature,
-            slot: tx.slot,
-            blockTime: tx.blockTime !== null ? settledAt : null,
-            payToAccount,
-            sourceOwner: c.sourceOwner,
-            amount: c.amount,
-            reason: c.reason,
-          });
-          if (recorded) {
-            counts.unexplained++;
-            repairs.push({ kind: "unexplained", paymentKey: null, signature: tx.signature, amount: c.amount, detail: c.reason });
+          if (!incoming.has(tx.signature)) {
+            incoming.set(tx.signature, {
+              signature: tx.signature,
+              slot: tx.slot,
+              blockTime: tx.blockTime !== null ? settledAt : null,
+              payToAccount,
+              sourceOwner: c.sourceOwner,
+              amount: c.amount,
+              reason: c.reason,
+              detail: c.reason,
+            });
           }
+        }
+        const completed = await usage.completeFromChainMany([...completions.values()]);
+        const inserted = await usage.insertRecoveredMany([...insertions.values()]);
+        const recorded = await repo.recordIncomingMany([...incoming.values()]);
+        for (const x of completions.values()) {
+          if (!completed.has(x.paymentKey)) continue;
+          counts.completed++;
+          repairs.push({ kind: "completed", paymentKey: x.paymentKey, signature: x.signature, amount: x.amount });
+        }
+        for (const x of insertions.values()) {
+          if (!inserted.has(x.paymentKey)) continue;
+          counts.inserted++;
+          repairs.push({ kind: "inserted", paymentKey: x.paymentKey, signature: x.settlementSignature, amount: x.amountCharged, detail: x.source });
+        }
+        for (const x of incoming.values()) {
+          if (!recorded.has(x.signature)) continue;
+          counts.unexplained++;
+          repairs.push({ kind: "unexplained", paymentKey: null, signature: x.signature, amount: x.amount, detail: x.detail });
         }
       }
 

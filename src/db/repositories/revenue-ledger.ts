@@ -143,6 +143,28 @@ export function createRevenueLedgerRepository(db: Kysely<Database>) {
       return res !== undefined;
     },
 
+    /** recordIncoming for many transfers in one multi-row INSERT: the signatures recorded now. */
+    async recordIncomingMany(list: readonly IncomingTransfer[]): Promise<Set<string>> {
+      if (list.length === 0) return new Set();
+      const rows = await db
+        .insertInto("ledger_incoming_transfers")
+        .values(
+          list.map((t) => ({
+            signature: t.signature,
+            slot: t.slot,
+            block_time: t.blockTime,
+            pay_to_account: t.payToAccount,
+            source_owner: t.sourceOwner,
+            amount: t.amount,
+            reason: t.reason,
+          })),
+        )
+        .onConflict((oc) => oc.column("signature").doNothing())
+        .returning("signature")
+        .execute();
+      return new Set(rows.map((r) => r.signature));
+    },
+
     /** Incoming transfers recorded as not x402 (newest first). */
     async incomingTransfers(limit = 100): Promise<IncomingTransfer[]> {
       const rows = await db.selectFrom("ledger_incoming_transfers").selectAll().orderBy("slot", "desc").limit(limit).execute();

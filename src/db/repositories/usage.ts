@@ -169,6 +169,55 @@ export function createUsageRepository(db: Kysely<Database>) {
     },
 
     /** The rows of these payments: key -> settled or not. */
+    /**
+     * completeFromChain for many reservations in one statement (UPDATE ... FROM VALUES): the keys completed (a row
+     * already settled, or absent, is left alone). Keys must be distinct.
+     */
+    async completeFromChainMany(list: ReadonlyArray<{ paymentKey: string; signature: string; payer: string; settledAt: Date }>): Promise<Set<string>> {
+      if (list.length === 0) return new Set();
+      const values = sql.join(list.map((c) => sql`(${c.paymentKey}::text, ${c.signature}::text, ${c.payer}::text, ${c.settledAt}::timestamptz)`));
+      const res = await sql<{ payment_key: string }>`
+        UPDATE x402_usage SET settlement_signature = v.signature, payer = v.payer, settled_at = v.settled_at
+          FROM (VALUES ${values}) AS v (payment_key, signature, payer, settled_at)
+         WHERE x402_usage.payment_key = v.payment_key AND NOT ${SETTLED}
+        RETURNING x402_usage.payment_key
+      `.execute(db);
+      return new Set(res.rows.map((r) => r.payment_key));
+    },
+
+    /** insertRecovered for many payments in one multi-row INSERT: the keys inserted (one already there is left alone). */
+    async insertRecoveredMany(list: readonly RecoveredUsage[]): Promise<Set<string>> {
+      if (list.length === 0) return new Set();
+      const rows = await db
+        .insertInto("x402_usage")
+        .values(
+          list.map((r) => ({
+            payment_key: r.paymentKey,
+            payer: r.payer,
+            endpoint: r.endpoint,
+            method: r.method,
+            status_code: r.statusCode,
+            settlement_signature: r.settlementSignature,
+            amount_charged: r.amountCharged,
+            original_amount: r.originalAmount,
+            discount_tier: r.discountTier,
+            discount_bps: r.discountBps,
+            savings: r.savings,
+            network: r.network,
+            asset: r.asset,
+            pay_to: r.payTo,
+            created_at: r.settledAt,
+            settled_at: r.settledAt,
+            recent_blockhash: r.recentBlockhash ?? null,
+            source: r.source,
+          })),
+        )
+        .onConflict((oc) => oc.doNothing())
+        .returning("payment_key")
+        .execute();
+      return new Set(rows.map((r) => r.payment_key));
+    },
+
     async statusOf(paymentKeys: readonly string[]): Promise<Map<string, { settled: boolean }>> {
       if (paymentKeys.length === 0) return new Map();
       const rows = await db
