@@ -1,6 +1,7 @@
 /**
  * Long-running parts of one process (local chain, database, indexer, API, ...) as a list of services:
- * started in order, stopped in reverse. A part that fails to start stops the ones already running.
+ * started in order, stopped in reverse, each stop within its deadline. A part that fails to start stops the
+ * ones already running.
  */
 import { describeError } from "../src/errors.ts";
 import type { Logger } from "../src/log.ts";
@@ -10,6 +11,8 @@ export interface Service {
   start(): Promise<void>;
   /** Called only after a successful start. */
   stop(): Promise<void>;
+  /** This service's stop deadline, when it differs from the process's (a worker finishing its active job). */
+  stopDeadlineMs?: number;
 }
 
 export interface RunningServices {
@@ -29,14 +32,36 @@ export class ServiceStartError extends Error {
   }
 }
 
-export async function startServices(services: readonly Service[], logger: Logger): Promise<RunningServices> {
+/**
+ * The longest one service's stop is waited for (a stop stuck on a silent dependency): past it, the next one
+ * stops anyway. Several of them stay under cli/main.ts's 8 s backstop in practice, since most stop at once.
+ */
+export const SERVICE_STOP_DEADLINE_MS = 3_000;
+
+/** `s.stop()`, or a rejection naming the service once `ms` have passed without it finishing. */
+function stopWithin(s: Service, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${s.name} did not stop within ${ms / 1000} s`)), ms);
+  });
+  const stopping = s.stop();
+  stopping.catch(() => undefined);
+  return Promise.race([stopping, late]).finally(() => clearTimeout(timer));
+}
+
+export async function startServices(
+  services: readonly Service[],
+  logger: Logger,
+  options: { stopDeadlineMs?: number } = {},
+): Promise<RunningServices> {
   const started: Service[] = [];
   let stopping: Promise<void> | undefined;
+  const stopDeadlineMs = options.stopDeadlineMs ?? SERVICE_STOP_DEADLINE_MS;
   const stopAll = async () => {
     let first: unknown;
     for (const s of [...started].reverse()) {
       try {
-        await s.stop();
+        await stopWithin(s, s.stopDeadlineMs ?? stopDeadlineMs);
         logger.debug({ service: s.name }, "service stopped");
       } catch (err) {
         logger.error({ service: s.name, reason: describeError(err) }, "service did not stop cleanly");
