@@ -124,26 +124,7 @@ export function createRevenueLedgerRepository(db: Kysely<Database>) {
       };
     },
 
-    /** Records an incoming transfer that is not an x402 payment; false when it was already recorded. */
-    async recordIncoming(t: IncomingTransfer): Promise<boolean> {
-      const res = await db
-        .insertInto("ledger_incoming_transfers")
-        .values({
-          signature: t.signature,
-          slot: t.slot,
-          block_time: t.blockTime,
-          pay_to_account: t.payToAccount,
-          source_owner: t.sourceOwner,
-          amount: t.amount,
-          reason: t.reason,
-        })
-        .onConflict((oc) => oc.column("signature").doNothing())
-        .returning("signature")
-        .executeTakeFirst();
-      return res !== undefined;
-    },
-
-    /** recordIncoming for many transfers in one multi-row INSERT: the signatures recorded now. */
+    /** Records incoming transfers that are not x402 payments (one multi-row INSERT): the signatures not recorded before. */
     async recordIncomingMany(list: readonly IncomingTransfer[]): Promise<Set<string>> {
       if (list.length === 0) return new Set();
       const rows = await db

@@ -139,39 +139,9 @@ export function createUsageRepository(db: Kysely<Database>) {
     },
 
     /**
-     * Completes a reservation from the chain (the reconciler found its transaction): its signature, payer and
-     * settlement time. False when there is no open reservation for the key (none, or already settled).
-     */
-    async completeFromChain(c: { paymentKey: string; signature: string; payer: string; settledAt: Date }): Promise<boolean> {
-      const res = await db
-        .updateTable("x402_usage")
-        .set({ settlement_signature: c.signature, payer: c.payer, settled_at: c.settledAt })
-        .where("payment_key", "=", c.paymentKey)
-        .where(sql<boolean>`NOT ${SETTLED}`)
-        .executeTakeFirst();
-      return res.numUpdatedRows === 1n;
-    },
-
-    /** Inserts a settled payment the ledger lacked; false when a row for the payment (or its signature) exists. */
-    async insertRecovered(r: RecoveredUsage): Promise<boolean> {
-      const res = await sql<{ id: bigint }>`
-        INSERT INTO x402_usage (payment_key, payer, endpoint, method, status_code, settlement_signature, amount_charged,
-                                original_amount, discount_tier, discount_bps, savings, network, asset, pay_to, created_at,
-                                settled_at, recent_blockhash, source)
-        VALUES (${r.paymentKey}, ${r.payer}, ${r.endpoint}, ${r.method}, ${r.statusCode}, ${r.settlementSignature},
-                ${r.amountCharged.toString()}, ${r.originalAmount.toString()}, ${r.discountTier}, ${r.discountBps},
-                ${r.savings.toString()}, ${r.network}, ${r.asset}, ${r.payTo}, ${r.settledAt}, ${r.settledAt},
-                ${r.recentBlockhash ?? null}, ${r.source})
-        ON CONFLICT DO NOTHING
-        RETURNING id
-      `.execute(db);
-      return res.rows.length === 1;
-    },
-
-    /** The rows of these payments: key -> settled or not. */
-    /**
-     * completeFromChain for many reservations in one statement (UPDATE ... FROM VALUES): the keys completed (a row
-     * already settled, or absent, is left alone). Keys must be distinct.
+     * Completes reservations from the chain (the reconciler found their transactions) in one statement (UPDATE ...
+     * FROM VALUES): signature, payer and settlement time. Returns the keys completed; a key with no open reservation
+     * (none, or already settled) is left alone. Keys must be distinct.
      */
     async completeFromChainMany(list: ReadonlyArray<{ paymentKey: string; signature: string; payer: string; settledAt: Date }>): Promise<Set<string>> {
       if (list.length === 0) return new Set();
@@ -185,7 +155,10 @@ export function createUsageRepository(db: Kysely<Database>) {
       return new Set(res.rows.map((r) => r.payment_key));
     },
 
-    /** insertRecovered for many payments in one multi-row INSERT: the keys inserted (one already there is left alone). */
+    /**
+     * Inserts settled payments the ledger lacked in one multi-row INSERT: the keys inserted (a payment whose row, or
+     * whose signature, exists already is left alone).
+     */
     async insertRecoveredMany(list: readonly RecoveredUsage[]): Promise<Set<string>> {
       if (list.length === 0) return new Set();
       const rows = await db
@@ -218,6 +191,7 @@ export function createUsageRepository(db: Kysely<Database>) {
       return new Set(rows.map((r) => r.payment_key));
     },
 
+    /** The rows of these payments: key -> settled or not. */
     async statusOf(paymentKeys: readonly string[]): Promise<Map<string, { settled: boolean }>> {
       if (paymentKeys.length === 0) return new Map();
       const rows = await db
