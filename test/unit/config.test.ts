@@ -43,7 +43,7 @@ describe("loadConfig defaults", () => {
       // The demo seed writes its USDC mint at devnet's canonical address.
       usdcMint: "4zMMC9srt5Ri5X14GAgXhaHii3GnPAEERYPJgZJDncDU",
     });
-    expect(config.localnet).toEqual({ stateDir: ".localnet", host: "127.0.0.1", rpcPort: 8899, slotMs: 400, webhookUrls: [] });
+    expect(config.localnet).toEqual({ stateDir: ".localnet", host: "127.0.0.1", rpcPort: 8899, grpcPort: 10000, slotMs: 400, webhookUrls: [] });
   });
 
   it("uses the plan's tiers and a 0.10 USDC premium route on devnet's network id", () => {
