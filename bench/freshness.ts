@@ -64,8 +64,14 @@ async function listenForChanges(stack: TestStack) {
   const waiters = new Map<string, () => void>();
   client.on("notification", (n) => {
     if (n.channel !== STAKE_CHANGES_CHANNEL || !n.payload) return;
-    const owner = (JSON.parse(n.payload) as StakeChangeNotice).owner;
-    waiters.get(owner)?.();
+    // The channel is database-wide: other sessions' notices (of any shape) arrive here too.
+    let owner: string | undefined;
+    try {
+      owner = (JSON.parse(n.payload) as Partial<StakeChangeNotice>).owner;
+    } catch {
+      return;
+    }
+    if (owner) waiters.get(owner)?.();
   });
   await client.query(`LISTEN ${STAKE_CHANGES_CHANNEL}`);
   return {
