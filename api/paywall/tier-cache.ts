@@ -258,11 +258,14 @@ function createWaiters() {
   };
 }
 
-/** Parses a heartbeat payload: its slot for `pool`, undefined when it is not one of this pool's heartbeats. */
-function heartbeatSlot(payload: string | undefined, pool: string): string | null | undefined {
+/**
+ * Parses a heartbeat payload: its slot for `pool`, undefined when it is not a heartbeat of this pool's
+ * indexer writing to `schema` (the schema this cache reads).
+ */
+function heartbeatSlot(payload: string | undefined, pool: string, schema: string | null): string | null | undefined {
   try {
-    const v = JSON.parse(payload ?? "") as { pool?: unknown; slot?: unknown };
-    if (v.pool !== pool) return undefined;
+    const v = JSON.parse(payload ?? "") as { pool?: unknown; slot?: unknown; schema?: unknown };
+    if (v.pool !== pool || schema === null || v.schema !== schema) return undefined;
     return typeof v.slot === "string" && DIGITS.test(v.slot) ? v.slot : null;
   } catch {
     return undefined;
@@ -362,9 +365,11 @@ export function createTierCache(o: TierCacheOptions): TierCache {
     reload().catch((err: unknown) => c && connection.lose(c, err));
   };
 
+  /** The schema this cache reads, learnt on its connection: heartbeats from other schemas prove nothing here. */
+  let heartbeatSchema: string | null = null;
   const onNotification = (msg: pg.Notification) => {
     if (msg.channel === INDEXER_HEARTBEAT_CHANNEL) {
-      const slot = heartbeatSlot(msg.payload, o.pool);
+      const slot = heartbeatSlot(msg.payload, o.pool, heartbeatSchema);
       if (slot === undefined) return;
       if (slot !== null) stats.indexerSlot = slot;
       life.proof();
@@ -441,7 +446,7 @@ export function createTierCache(o: TierCacheOptions): TierCache {
     maxDelay: o.reconnectMaxMs ?? 15_000,
     async ready(c) {
       await createStakeChangeListener(c).listen();
-      if (maxAgeMs > 0) await listenForHeartbeats(c);
+      if (maxAgeMs > 0) heartbeatSchema = await listenForHeartbeats(c);
       await reload();
       if (reloadEvery > 0 && c === connection.client) {
         reloadTimer = setInterval(() => {

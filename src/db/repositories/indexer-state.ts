@@ -69,14 +69,22 @@ export interface IndexerHeartbeat {
   at: string;
 }
 
-/** Sends a heartbeat; it arrives only if this statement reaches the database and commits. */
+/**
+ * Sends a heartbeat; it arrives only if this statement reaches the database and commits. NOTIFY is
+ * database-wide, so the payload names the sender's schema: a deployment in another schema of the same
+ * database (or another test file) cannot keep this one's tier cache trusting its data.
+ */
 export async function publishHeartbeat(db: Kysely<Database>, beat: IndexerHeartbeat): Promise<void> {
-  await sql`SELECT pg_notify(${INDEXER_HEARTBEAT_CHANNEL}, ${JSON.stringify(beat)})`.execute(db);
+  await sql`SELECT pg_notify(${INDEXER_HEARTBEAT_CHANNEL}, (${JSON.stringify(beat)}::jsonb || jsonb_build_object('schema', current_schema()))::text)`.execute(
+    db,
+  );
 }
 
-/** LISTEN for heartbeats on a dedicated connection (the tier cache's). */
-export async function listenForHeartbeats(client: pg.ClientBase): Promise<void> {
+/** LISTEN for heartbeats on a dedicated connection (the tier cache's); returns the schema it reads. */
+export async function listenForHeartbeats(client: pg.ClientBase): Promise<string> {
   await client.query(`LISTEN ${INDEXER_HEARTBEAT_CHANNEL}`);
+  const { rows } = await client.query<{ schema: string }>("SELECT current_schema() AS schema");
+  return rows[0]!.schema;
 }
 
 /** A round trip on a dedicated connection, to tell a silent source from a silent connection. */
