@@ -64,13 +64,16 @@ export function createStatusPublisher(o: { db: Kysely<Database>; status: StatusT
       if (term.aborted || beatQueued) return;
       beatQueued = true;
       try {
-        await writes.run(async () => {
-          if (term.aborted) return;
+        // Only a heartbeat that reached the database ends a "cannot write" episode; one skipped because the
+        // term ended proves nothing.
+        const sent = await writes.run(async () => {
+          if (term.aborted) return false;
           const slots = Object.values(o.status.snapshot().lastSlotBySource).map((s) => BigInt(s));
           const newest = slots.length > 0 ? slots.reduce((a, b) => (b > a ? b : a)) : null;
           await publishHeartbeat(o.db, { pool, slot: newest?.toString() ?? null, at: new Date().toISOString() });
+          return true;
         });
-        succeeded();
+        if (sent) succeeded();
       } catch (err) {
         failed("indexer heartbeat", err);
       } finally {
