@@ -21,6 +21,8 @@ export interface IndexerStatusSnapshot {
   lastEventAt: string | null;
   reconnects: number;
   reconciliationDrift: number;
+  /** When the last reconciliation completed (null before the first; snapshots written before this field read as null). */
+  lastReconciliationAt: string | null;
   updatedAt: string;
 }
 

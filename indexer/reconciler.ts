@@ -53,6 +53,7 @@ export function createReconciler(o: ReconcilerOptions): Reconciler {
       o.metrics.reconciliationDriftTotal.inc({ kind }, report[kind]);
     }
     o.status.recordDrift(report.drift);
+    o.status.recordReconciliation();
     (report.drift > 0 ? log.warn : log.info).call(
       log,
       { ...report, slot: report.slot.toString() },

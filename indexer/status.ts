@@ -17,6 +17,8 @@ export interface StatusTracker {
   recordReconnect(): void;
   recordBackfill(slot: bigint): void;
   recordDrift(drift: number): void;
+  /** A reconciliation completed now. */
+  recordReconciliation(): void;
   /** Carries over what a previous leader established (the table stays backfilled across a failover). */
   adopt(previous: IndexerStatusSnapshot | null): void;
   lastEventAt(): number | null;
@@ -31,6 +33,7 @@ export function createStatusTracker(metrics: IndexerMetrics): StatusTracker {
   let lastEventAt: number | null = null;
   let reconnects = 0;
   let reconciliationDrift = 0;
+  let lastReconciliationAt: string | null = null;
 
   return {
     recordWrite(result) {
@@ -67,9 +70,13 @@ export function createStatusTracker(metrics: IndexerMetrics): StatusTracker {
     recordDrift(drift) {
       reconciliationDrift = drift;
     },
+    recordReconciliation() {
+      lastReconciliationAt = new Date().toISOString();
+    },
     adopt(previous) {
       if (!previous) return;
       backfillCompletedAt ??= previous.backfillCompletedAt;
+      lastReconciliationAt ??= previous.lastReconciliationAt;
       backfillSlot ??= previous.backfillSlot === null ? null : BigInt(previous.backfillSlot);
       for (const [source, slot] of Object.entries(previous.lastSlotBySource)) {
         if (!lastSlotBySource.has(source) && /^\d+$/.test(slot)) lastSlotBySource.set(source, BigInt(slot));
@@ -85,6 +92,7 @@ export function createStatusTracker(metrics: IndexerMetrics): StatusTracker {
         lastEventAt: lastEventAt === null ? null : new Date(lastEventAt).toISOString(),
         reconnects,
         reconciliationDrift,
+        lastReconciliationAt,
         updatedAt: new Date().toISOString(),
       };
     },
@@ -121,6 +129,7 @@ export function parseStatusSnapshot(value: unknown, fallbackUpdatedAt: Date): In
     lastEventAt: str(v.lastEventAt),
     reconnects: num(v.reconnects),
     reconciliationDrift: num(v.reconciliationDrift),
+    lastReconciliationAt: str(v.lastReconciliationAt),
     updatedAt: str(v.updatedAt) ?? fallbackUpdatedAt.toISOString(),
   };
 }

@@ -56,7 +56,7 @@ export async function readOverview(deps: OverviewDeps, range: { from: string; to
   const end = utcDayWindow(range.to).end;
   const window = { start, end };
   const revenueLedger = createRevenueLedgerRepository(deps.db);
-  const [days, tiers, totals, runs, stake, apy, reservations, indexer, nextRun, lateTotals, late] = await Promise.all([
+  const [days, tiers, totals, runs, stake, apy, reservations, indexer, nextRun, lateTotals, late, ledgerPasses] = await Promise.all([
     ops.revenueByDay(start, end),
     ops.usageByTier(start, end),
     usage.totals(window),
@@ -68,6 +68,7 @@ export async function readOverview(deps: OverviewDeps, range: { from: string; to
     deps.nextRun ? deps.nextRun().catch(() => null) : Promise.resolve(null),
     revenueLedger.lateRowTotals(),
     revenueLedger.lateRows({ limit: LATE_ROWS_LISTED }),
+    revenueLedger.status(),
   ]);
   const byDay = new Map(days.map((d) => [d.day, d]));
   const inRange = apy.filter((a) => a.recorded_at >= start && a.recorded_at < end).reverse();
@@ -115,6 +116,7 @@ export async function readOverview(deps: OverviewDeps, range: { from: string; to
           lastBackfillAt: snap.backfillCompletedAt,
           backfillSlot: snap.backfillSlot,
           reconciliationDrift: snap.reconciliationDrift,
+          lastReconciliationAt: snap.lastReconciliationAt,
           reconnects: snap.reconnects,
           statusUpdatedAt: snap.updatedAt,
         }
@@ -126,6 +128,31 @@ export async function readOverview(deps: OverviewDeps, range: { from: string; to
       lateRows: s(lateTotals.count),
       lateAmount: s(lateTotals.amount),
       late: late.map((r) => ({ day: r.runDate, amount: s(r.amount), signature: r.signature, url: explorerTxUrl(r.signature, deps.cluster, deps.rpcUrl), detectedAt: r.detectedAt.toISOString(), alerted: r.alertedAt !== null })),
+      // The ledger reconciler (jobs/ledger): its last successful pass, and the newest one when that one is running or failed.
+      reconciliation: {
+        lastPass: ledgerPasses.lastPass
+          ? {
+              finishedAt: ledgerPasses.lastPass.finishedAt.toISOString(),
+              throughSlot: s(ledgerPasses.lastPass.throughSlot),
+              transactionsRead: ledgerPasses.lastPass.transactionsRead,
+              repairs: {
+                completed: ledgerPasses.lastPass.completed,
+                inserted: ledgerPasses.lastPass.inserted,
+                released: ledgerPasses.lastPass.released,
+                unexplained: ledgerPasses.lastPass.unexplained,
+              },
+            }
+          : null,
+        latest:
+          ledgerPasses.latest && ledgerPasses.latest.id !== ledgerPasses.lastPass?.id
+            ? {
+                startedAt: ledgerPasses.latest.startedAt.toISOString(),
+                finishedAt: ledgerPasses.latest.finishedAt?.toISOString() ?? null,
+                state: ledgerPasses.latest.finishedAt === null ? "running" : "failed",
+                error: ledgerPasses.latest.error,
+              }
+            : null,
+      },
     },
     webhooks: deps.feed(),
     nextRun: nextRun?.toISOString() ?? null,

@@ -49,6 +49,7 @@ export function snapshot(overrides: Partial<IndexerStatusSnapshot> = {}): Indexe
     lastEventAt: null,
     reconnects: 0,
     reconciliationDrift: 0,
+    lastReconciliationAt: null,
     updatedAt: new Date().toISOString(),
     ...overrides,
   };

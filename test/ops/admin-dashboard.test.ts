@@ -90,6 +90,23 @@ it("shows the database's figures after real payments and a pipeline run, with ch
     { timeoutMs: 30_000, everyMs: 200 },
   );
 
+  // An indexer reconciliation (the stack runs none periodically), persisted in the status snapshot.
+  await stack.state.indexer!.reconcileNow();
+  const reconciledAt = await waitFor(
+    "the persisted reconciliation time",
+    async () =>
+      (await sql<{ at: string | null }>`SELECT value->>'lastReconciliationAt' AS at FROM indexer_state WHERE key = 'status'`.execute(db)).rows[0]?.at ?? null,
+    { timeoutMs: 10_000, everyMs: 100 },
+  );
+  const backfilledAt = (await sql<{ at: string }>`SELECT value->>'backfillCompletedAt' AS at FROM indexer_state WHERE key = 'status'`.execute(db)).rows[0]!.at;
+  // The ledger reconciler's last pass (the allocate step ran one before allocating).
+  const pass = (
+    await sql<{ finished_at: Date; through_slot: string; completed: number; inserted: number; released: number; unexplained: number }>`
+      SELECT finished_at, through_slot::text, completed, inserted, released, unexplained FROM ledger_reconciliations
+       WHERE finished_at IS NOT NULL AND error IS NULL ORDER BY id DESC LIMIT 1`.execute(db)
+  ).rows[0];
+  expect(pass, "a ledger reconciliation pass").toBeDefined();
+
   // Without the key: 401 with the Basic challenge a browser prompts for.
   const anonymous = await fetch(`${stack.apiUrl}/admin`);
   expect(anonymous.status).toBe(401);
@@ -142,6 +159,16 @@ it("shows the database's figures after real payments and a pipeline run, with ch
     const r = page.locator("#stake tr", { has: page.locator("td:first-child", { hasText: new RegExp(`^${s.tier}$`) }) });
     expect(await r.locator('[data-field="stakers"]').textContent()).toBe(s.n);
   }
+
+  // Indexer and ledger reconciliation as the database has them.
+  expect(await text("indexer-backfill")).toBe(backfilledAt);
+  expect(await text("indexer-reconciled")).toBe(reconciledAt);
+  expect(await text("ledger-reconciled")).toBe(pass!.finished_at.toISOString());
+  expect(await text("ledger-slot")).toBe(pass!.through_slot);
+  expect(await text("ledger-repairs")).toBe(
+    `completed ${pass!.completed}, inserted ${pass!.inserted}, released ${pass!.released}, unexplained transfers ${pass!.unexplained}`,
+  );
+  expect(await page.locator('[data-field="ledger-latest"]').count()).toBe(0);
 
   // Charts: uPlot reports its series, and each canvas has drawn pixels.
   type Chart = { id: string; series: number; points: number };

@@ -109,12 +109,20 @@
 
     const ix = o.indexer;
     const w = o.webhooks;
+    const lr = o.ledger.reconciliation;
+    const lp = lr.lastPass;
+    const field = (name, text, cls) => el("span", { "data-field": name, class: cls }, text);
     table("health", [["what"], ["value"]], [
       ["indexer lag (slots)", ix ? count(ix.lagSlots) : "no status yet"],
-      ["last backfill", ix && ix.lastBackfillAt ? ix.lastBackfillAt : "–"],
+      ["last backfill", field("indexer-backfill", ix && ix.lastBackfillAt ? ix.lastBackfillAt : "–")],
+      ["last reconciliation", field("indexer-reconciled", ix && ix.lastReconciliationAt ? ix.lastReconciliationAt : "none yet")],
       ["reconciliation drift (rows repaired last pass)", ix ? String(ix.reconciliationDrift) : "–"],
       ["live feed reconnects (this term)", ix ? String(ix.reconnects) : "–"],
       ["indexer status written", ix ? ix.statusUpdatedAt : "–"],
+      ["ledger reconciliation: last pass", field("ledger-reconciled", lp ? lp.finishedAt : "none yet")],
+      ["ledger reconciliation: through slot", field("ledger-slot", lp ? lp.throughSlot : "–")],
+      ["ledger reconciliation: repairs last pass", field("ledger-repairs", lp ? "completed " + lp.repairs.completed + ", inserted " + lp.repairs.inserted + ", released " + lp.repairs.released + ", unexplained transfers " + lp.repairs.unexplained : "–")],
+      ...(lr.latest ? [["ledger reconciliation: newest pass", field("ledger-latest", lr.latest.state === "running" ? "running since " + lr.latest.startedAt : "failed at " + lr.latest.finishedAt + ": " + (lr.latest.error || ""), lr.latest.state === "failed" ? "bad" : undefined)]] : []),
       ["ledger: payments reserved, not recorded settled", count(o.ledger.unsettledReservations) + (o.ledger.oldestUnsettledAt ? " (oldest " + o.ledger.oldestUnsettledAt + ")" : "")],
       ["Helius deliveries without transaction (enhanced format)", el("span", { class: w.enhancedDeliveries > 0 ? "bad" : "ok", "data-field": "enhanced" }, String(w.enhancedDeliveries) + (w.lastEnhancedAt ? " (last " + w.lastEnhancedAt + "): set the webhook to raw" : ""))],
     ]);

@@ -32,6 +32,13 @@ export interface ReconciliationRow extends FinishedPass {
   since: Date | null;
 }
 
+/** The reconciler's status for the dashboard: its newest successful pass and its newest attempt of any outcome. */
+export interface ReconciliationStatus {
+  lastPass: (ReconciliationRow & { payToAccount: string }) | null;
+  /** The newest pass started: running (finishedAt null), failed (error) or the same as lastPass. */
+  latest: { id: bigint; startedAt: Date; finishedAt: Date | null; error: string | null } | null;
+}
+
 export interface IncomingTransfer {
   signature: string;
   slot: bigint;
@@ -121,6 +128,41 @@ export function createRevenueLedgerRepository(db: Kysely<Database>) {
         inserted: r.inserted,
         released: r.released,
         unexplained: r.unexplained,
+      };
+    },
+
+    /** The newest successful pass over any payTo account and the newest pass started (for the dashboard). */
+    async status(): Promise<ReconciliationStatus> {
+      const [ok, latest] = await Promise.all([
+        db
+          .selectFrom("ledger_reconciliations")
+          .selectAll()
+          .where("finished_at", "is not", null)
+          .where("error", "is", null)
+          .orderBy("id", "desc")
+          .limit(1)
+          .executeTakeFirst(),
+        db.selectFrom("ledger_reconciliations").select(["id", "started_at", "finished_at", "error"]).orderBy("id", "desc").limit(1).executeTakeFirst(),
+      ]);
+      return {
+        lastPass: ok
+          ? {
+              id: BigInt(ok.id),
+              payToAccount: ok.pay_to_account,
+              startedAt: ok.started_at,
+              finishedAt: ok.finished_at!,
+              since: ok.since,
+              throughSlot: BigInt(ok.through_slot ?? 0n),
+              throughSignature: ok.through_signature,
+              throughBlockTime: ok.through_block_time,
+              transactionsRead: ok.transactions_read,
+              completed: ok.completed,
+              inserted: ok.inserted,
+              released: ok.released,
+              unexplained: ok.unexplained,
+            }
+          : null,
+        latest: latest ? { id: BigInt(latest.id), startedAt: latest.started_at, finishedAt: latest.finished_at, error: latest.error } : null,
       };
     },
 
