@@ -4,29 +4,17 @@
  *    duplicate and reordered deliveries cannot move a row backwards;
  *  - closes an existing row whose account is gone or no longer a UserStake of the pool (CLOSED_HOLDINGS);
  *  - appends to `stake_events` and sends pg_notify(STAKE_CHANGES_CHANNEL) for rows whose state changed.
- * The row, its event and its notification commit together or not at all. Readers (stake info, resync, the
- * tier cache) and reconciliation (stakes-reconcile.ts) are here too.
+ * The row, its event and its notification commit together or not at all. Readers (stake info, resync) are
+ * here too; the tier cache's listening connection is in stake-changes.ts, reconciliation in stakes-reconcile.ts.
  */
-import pg from "pg";
 import { sql, type Kysely } from "kysely";
 import type { Commitment } from "../../config.ts";
 import { CLOSED_HOLDINGS, heldStake, type Holdings, type TierMatch } from "../../domain/tiers.ts";
 import { arrayLiteral, type ArrayElement } from "../pg-array.ts";
 import type { Database, StakeEventSource } from "../schema.ts";
+import { STAKE_CHANGES_CHANNEL } from "./stake-changes.ts";
 
-/** Postgres NOTIFY channel announcing every applied stake change (sent inside the writing transaction). */
-export const STAKE_CHANGES_CHANNEL = "stake_changes";
-
-/** The JSON payload of a STAKE_CHANGES_CHANNEL notification. u64 values are decimal strings. */
-export interface StakeChangeNotice {
-  owner: string;
-  pool: string;
-  address: string;
-  tier: string;
-  discountBps: number;
-  effectiveStake: string;
-  slot: string;
-}
+export { createStakeChangeListener, STAKE_CHANGES_CHANNEL, type StakeChangeNotice } from "./stake-changes.ts";
 
 /** A UserStake of the pool, as the row it becomes. */
 export interface LiveStake extends Holdings {
@@ -283,28 +271,3 @@ export function createStakesRepository(db: Kysely<Database>) {
 }
 
 export type StakesRepository = ReturnType<typeof createStakesRepository>;
-
-/**
- * Statements on a connection that LISTENs for stake changes (the tier cache's own). Both run on that one
- * connection, so a load issued after `listen` misses no change: what it does not see arrives as a notice.
- */
-export function createStakeChangeListener(client: pg.ClientBase) {
-  return {
-    async listen(): Promise<void> {
-      await client.query(`LISTEN ${pg.escapeIdentifier(STAKE_CHANGES_CHANNEL)}`);
-    },
-
-    /** Every stake of the pool: owner, slot and effective stake (held: see heldStake). */
-    async poolStakes(pool: string): Promise<{ owner: string; slot: bigint; effectiveStake: bigint }[]> {
-      const { rows } = await client.query<{ owner: string; slot: string; closed: boolean; effective: string }>(
-        "SELECT owner, slot::text AS slot, closed, effective_stake::text AS effective FROM stakes WHERE pool = $1",
-        [pool],
-      );
-      return rows.map((r) => ({
-        owner: r.owner,
-        slot: BigInt(r.slot),
-        effectiveStake: heldStake({ closed: r.closed, effectiveStake: BigInt(r.effective) }).effectiveStake,
-      }));
-    },
-  };
-}
