@@ -170,7 +170,9 @@ export function createTerm(core: IndexerCore, signal: AbortSignal): Term {
       status.recordReconnect();
       // The earliest uncovered slot since the source was first lost, until a resync takes it.
       if (!gapOpen) {
-        gap = covered === null ? null : covered + 1n;
+        // Inclusive: a snapshot read while its slot was still open (processed, or a chain whose levels
+        // coincide) may lack that slot's later changes; re-reading them is harmless behind the slot guard.
+        gap = covered;
         gapOpen = true;
       }
     },

@@ -73,7 +73,10 @@ describe("live feed liveness", () => {
     proxy.stalled = false;
     await waitFor("a new subscription", () => proxy.connections > opened && t.indexer.activity().subscribed, { timeoutMs: 5_000 });
     await waitFor("the resync", async () => (await counter(t, "kamiyo_indexer_resyncs_total")) >= 2, { timeoutMs: 10_000 });
-    const row = await s.db.selectFrom("stakes").selectAll().where("address", "=", address).executeTakeFirstOrThrow();
+    // The resync's write reaches the table through the write queue: wait for the row, not only the counter.
+    const row = await waitFor("the missed stake in the table", () => s.db.selectFrom("stakes").selectAll().where("address", "=", address).executeTakeFirst(), {
+      timeoutMs: 10_000,
+    });
     expect(row.effective_stake).toBe(250_000n * KAMIYO);
     const ev = await s.db.selectFrom("stake_events").select("source").where("address", "=", address).execute();
     // Healed by the incremental resync (getProgramAccountsV2 changedSinceSlot), not a full backfill.
@@ -111,11 +114,11 @@ describe("live feed liveness", () => {
     await sendTx(chain, a!.keypair, [await chain.staking.stake(a!.wallet, a!.tokenAccount, 520_000n * KAMIYO)]);
     await waitFor("the resync", async () => (await counter(t, "kamiyo_indexer_resyncs_total")) > before, { timeoutMs: 10_000 });
     expect(t.indexer.status().reconnects).toBe(1);
-    const row = await s.db
-      .selectFrom("stakes")
-      .selectAll()
-      .where("address", "=", chain.staking.userStake(a!.wallet).toBase58())
-      .executeTakeFirstOrThrow();
+    const row = await waitFor(
+      "the gap's stake in the table",
+      () => s.db.selectFrom("stakes").selectAll().where("address", "=", chain.staking.userStake(a!.wallet).toBase58()).executeTakeFirst(),
+      { timeoutMs: 10_000 },
+    );
     expect(row).toMatchObject({ discount_tier: "gold", pool: poolTarget(chain.config).pool });
   });
 });
