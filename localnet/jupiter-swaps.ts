@@ -97,8 +97,8 @@ export function quote(d: SwapDesk, params: URLSearchParams) {
   };
 }
 
-export function swap(d: SwapDesk, body: unknown) {
-  const { o, state: s, log } = d;
+/** The fields /swap and /swap-instructions both take: the user and the quote it answers, for this market. */
+function parseSwapRequest(o: SwapDesk["o"], body: unknown) {
   const b = body as { userPublicKey?: unknown; quoteResponse?: Record<string, unknown> } | null;
   if (typeof b?.userPublicKey !== "string" || typeof b.quoteResponse !== "object" || b.quoteResponse === null) {
     throw new BadRequest("userPublicKey and quoteResponse are required");
@@ -116,6 +116,12 @@ export function swap(d: SwapDesk, body: unknown) {
   if (!pair.has(inputMint) || !pair.has(outputMint) || inputMint === outputMint) throw new BadRequest("quoteResponse is not for this market");
   const inAmount = uint(q.inAmount, "quoteResponse.inAmount");
   const threshold = uint(q.otherAmountThreshold, "quoteResponse.otherAmountThreshold");
+  return { user, inputMint, outputMint, inAmount, threshold };
+}
+
+export function swap(d: SwapDesk, body: unknown) {
+  const { o, state: s, log } = d;
+  const { user, inputMint, outputMint, inAmount, threshold } = parseSwapRequest(o, body);
   let delivered = outFor(o, inputMint, inAmount, s.price);
   const moved = s.failing > 0;
   if (moved) {
@@ -165,23 +171,7 @@ const asJson = (ix: TransactionInstruction) => ({
 
 export function swapInstructions(d: SwapDesk, body: unknown) {
   const { o, state: s, log } = d;
-  const b = body as { userPublicKey?: unknown; quoteResponse?: Record<string, unknown> } | null;
-  if (typeof b?.userPublicKey !== "string" || typeof b.quoteResponse !== "object" || b.quoteResponse === null) {
-    throw new BadRequest("userPublicKey and quoteResponse are required");
-  }
-  let user: PublicKey;
-  try {
-    user = new PublicKey(b.userPublicKey);
-  } catch {
-    throw new BadRequest("userPublicKey is not a public key");
-  }
-  const q = b.quoteResponse;
-  const inputMint = String(q.inputMint);
-  const outputMint = String(q.outputMint);
-  const pair = new Set([o.usdcMint, o.kamiyoMint]);
-  if (!pair.has(inputMint) || !pair.has(outputMint) || inputMint === outputMint) throw new BadRequest("quoteResponse is not for this market");
-  const inAmount = uint(q.inAmount, "quoteResponse.inAmount");
-  const threshold = uint(q.otherAmountThreshold, "quoteResponse.otherAmountThreshold");
+  const { user, inputMint, outputMint, inAmount, threshold } = parseSwapRequest(o, body);
   let delivered = outFor(o, inputMint, inAmount, s.price);
   if (s.failing > 0) {
     s.failing -= 1;
