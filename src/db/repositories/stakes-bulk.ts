@@ -17,7 +17,7 @@ import { pipeline } from "node:stream/promises";
 import { Readable } from "node:stream";
 import { heldStake, CLOSED_HOLDINGS } from "../../domain/tiers.ts";
 import type { StakeEventSource } from "../schema.ts";
-import { STAKE_CHANGES_CHANNEL, stakeStateDiffers, type BatchResult, type StakeChange } from "./stakes.ts";
+import { batchResult, STAKE_CHANGES_CHANNEL, stakeStateDiffers, type BatchResult, type ResultRow, type StakeChange } from "./stakes.ts";
 
 /** The JSON payload of a batch notice on STAKE_CHANGES_CHANNEL. */
 export interface StakeBatchNotice {
@@ -151,21 +151,9 @@ async function writeOnce(client: pg.PoolClient, changes: readonly StakeChange[],
     );
     await pipeline(Readable.from(copyText(changes)), client.query(copyFrom(`COPY stakes_staging (${STAGING_COLUMNS}) FROM STDIN`)));
     const batch = (await client.query<{ id: string }>("SELECT nextval('stake_write_batch_seq')::text AS id")).rows[0]!.id;
-    const { rows } = await client.query<{ kind: string; address: string | null; slot: string | null; applied: string | null; changed: string | null }>(
-      UPSERT,
-      [batch, o.source, o.initialFill, o.pool],
-    );
+    const { rows } = await client.query<ResultRow>(UPSERT, [batch, o.source, o.initialFill, o.pool]);
     await client.query("COMMIT");
-    const r: BatchResult = { applied: 0, changed: 0, newestSlot: null, sameSlotConflicts: [] };
-    for (const row of rows) {
-      if (row.kind === "conflict") r.sameSlotConflicts.push({ address: row.address!, slot: BigInt(row.slot!) });
-      else {
-        r.applied = Number(row.applied);
-        r.changed = Number(row.changed);
-        r.newestSlot = row.slot === null ? null : BigInt(row.slot);
-      }
-    }
-    return r;
+    return batchResult(rows);
   } catch (err) {
     await client.query("ROLLBACK").catch(() => undefined);
     throw err;

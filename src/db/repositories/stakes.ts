@@ -104,7 +104,7 @@ export interface BatchResult {
 }
 
 /** One summary row (kind "applied") plus one row per same-slot conflict. */
-interface ResultRow {
+export interface ResultRow {
   kind: "applied" | "conflict";
   address: string | null;
   slot: string | null;
@@ -196,7 +196,8 @@ async function upsertBatch(db: Kysely<Database>, changes: readonly StakeChange[]
   return result.rows;
 }
 
-function batchResult(rows: ResultRow[]): BatchResult {
+/** A write statement's result rows (one summary, one per same-slot conflict) as a BatchResult. */
+export function batchResult(rows: readonly ResultRow[]): BatchResult {
   const r: BatchResult = { applied: 0, changed: 0, newestSlot: null, sameSlotConflicts: [] };
   for (const row of rows) {
     if (row.kind === "conflict") r.sameSlotConflicts.push({ address: row.address!, slot: BigInt(row.slot!) });
