@@ -129,6 +129,9 @@ async function compete(o: LeadershipOptions, stopping: AbortSignal, leadTerm: (c
       if (isRetryable(err)) log.warn({ err: describeError(err) }, "indexer lock: database unreachable; retrying");
       else log.error({ err: describeError(err) }, "indexer lock: taking the lock failed and retrying cannot help; still polling");
     }
+    // A stop that came while the lock was being taken: no term starts (its abort event has already fired),
+    // and the session below ends, releasing the lock.
+    if (stopping.aborted) break;
     if (won && client) {
       waitingLogged = false;
       log.info("indexer lock acquired: leading");

@@ -83,6 +83,22 @@ describe("leadership", () => {
     expect(await lockHolders()).toHaveLength(1);
   });
 
+  it("stops when asked while it is still taking the lock, and leaves the lock free", async () => {
+    const t = testIndexer(s, chain.config);
+    void t.indexer.start();
+    // start() has opened the lock connection; its connect and tryLock are still in flight.
+    let stopped = false;
+    const stopping = t.indexer.stop().then(() => (stopped = true));
+    await waitFor("stop() to resolve", () => stopped, { timeoutMs: 5_000 });
+    await stopping;
+    expect(t.indexer.isLeader).toBe(false);
+    expect(t.indexer.activity().subscribed).toBe(false);
+    expect(await lockHolders()).toEqual([]);
+    // The lock is free: the next indexer leads.
+    const b = start();
+    await waitFor("the next indexer to lead", () => b.indexer.isLeader, { timeoutMs: 10_000 });
+  });
+
   it("takes over from a `kamiyo-stake indexer` process that is killed", async () => {
     const url = new URL(s.url);
     url.searchParams.set("options", `-c search_path=${s.schema}`);
