@@ -2,6 +2,7 @@
 import { formatUnits, KAMIYO_DECIMALS, parseUnits, USDC_DECIMALS } from "../../src/domain/units.ts";
 import { startLocalnet } from "../../localnet/server.ts";
 import { UsageError, type CommandModule } from "../command.ts";
+import { untilAborted } from "../services.ts";
 
 export default {
   usage: `Usage: kamiyo-stake localnet [--seed-demo] [--port N] [--slot-ms N] [--jupiter [--kamiyo-price USDC]]
@@ -78,7 +79,8 @@ Options:
         ctx.stdout.write(`  ${w.name.padEnd(10)} ${w.address}  staked ${formatUnits(w.staked, KAMIYO_DECIMALS)} KAMIYO${cooldown}\n`);
       }
     }
-    await new Promise<void>((resolve) => ctx.signal.addEventListener("abort", () => resolve(), { once: true }));
+    // A SIGTERM during startup has already fired its abort event.
+    await untilAborted(ctx.signal);
     await net.close();
   },
 } satisfies CommandModule;
