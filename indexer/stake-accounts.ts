@@ -1,12 +1,14 @@
 /**
- * What a raw account means for the `stakes` table. Decoding goes through Anchor's coder
- * (src/solana/accounts.ts); effective stake and tier come from src/domain/tiers.ts with the configured table.
+ * What a raw account means for the `stakes` table. Decoding reads the fixed layout
+ * (src/solana/user-stake-holdings.ts, checked against Anchor's coder); effective stake and tier come from
+ * src/domain/tiers.ts with the configured table.
  */
 import bs58 from "bs58";
 import type { Commitment, Config } from "../src/config.ts";
 import type { GoneStake, StakeChange } from "../src/db/repositories/stakes.ts";
 import { CLOSED_HOLDINGS, effectiveStake, tierFor, type DiscountTier } from "../src/domain/tiers.ts";
-import { AccountDecodeError, decodeUserStake, isUserStakeData, type ProgramTier } from "../src/solana/accounts.ts";
+import { isUserStakeData, type ProgramTier } from "../src/solana/accounts.ts";
+import { readUserStakeHoldings, userStakeHoldingsError } from "../src/solana/user-stake-holdings.ts";
 import { stakePoolPda, USER_STAKE_DISCRIMINATOR, USER_STAKE_SIZE } from "../src/solana/program.ts";
 import type { AccountRead, ProgramAccountsFilter } from "./rpc-client.ts";
 
@@ -36,6 +38,14 @@ export function userStakeFilters(pool: string): ProgramAccountsFilter[] {
   ];
 }
 
+/** The pools' keys as bytes (one pool per indexer; a handful in tests). */
+const poolKeys = new Map<string, Uint8Array>();
+function samePool(key: Uint8Array, pool: string): boolean {
+  let bytes = poolKeys.get(pool);
+  if (!bytes) poolKeys.set(pool, (bytes = bs58.decode(pool)));
+  return Buffer.compare(key, bytes) === 0;
+}
+
 const PROGRAM_TIER_INDEX: Record<ProgramTier, number> = { Free: 0, Pro: 1, Team: 2, Enterprise: 3 };
 
 export interface Undecodable {
@@ -61,20 +71,15 @@ export function toStakeChange(
   });
   if (!account || account.lamports === 0n || account.data.length === 0) return gone();
   if (account.owner !== target.programId || !isUserStakeData(account.data)) return gone();
-  let decoded;
-  try {
-    decoded = decodeUserStake(account.data);
-  } catch (err) {
-    if (err instanceof AccountDecodeError) return { kind: "undecodable", address, reason: err.message };
-    throw err;
-  }
-  if (decoded.pool !== target.pool) return gone();
+  const decoded = readUserStakeHoldings(account.data);
+  if (!decoded) return { kind: "undecodable", address, reason: `UserStake does not decode: ${userStakeHoldingsError(account.data)}` };
+  if (!samePool(decoded.poolKey, target.pool)) return gone();
   const effective = effectiveStake(decoded);
   return {
     kind: "live",
     address,
     owner: decoded.owner,
-    pool: decoded.pool,
+    pool: target.pool,
     stakedAmount: decoded.stakedAmount,
     cooldownAmount: decoded.cooldownAmount,
     cooldownEnd: decoded.cooldownEnd,
