@@ -1,9 +1,10 @@
 /**
  * Backfill: every UserStake of the pool, streamed from getProgramAccounts at or after `minContextSlot`
- * (the slot recorded once the live feed was subscribed), applied batch by batch. Reading runs up to
- * `readAhead` batches ahead of the writes, so the node keeps producing while Postgres works; at most
- * maxInFlight + readAhead + 1 batches exist at a time, so memory does not depend on how many accounts
- * there are.
+ * (the slot recorded once the live feed was subscribed). Each account is staged as it arrives (bulk-write.ts:
+ * decoded into its staging row at once) and every `batchSize` accounts the batch is written. Staging runs up
+ * to `readAhead` batches ahead of the writes, so the node keeps producing while Postgres works; at most
+ * maxInFlight + readAhead staged batches and one being read exist at a time, so memory does not depend on how
+ * many accounts there are.
  */
 import type { Commitment } from "../src/config.ts";
 import { RpcCallError } from "./errors.ts";
@@ -11,19 +12,29 @@ import type { RpcClient } from "./rpc-client.ts";
 import type { SourcedRead } from "./write-path.ts";
 import { userStakeFilters, type PoolTarget } from "./stake-accounts.ts";
 import type { BackfillProgress } from "./backfill-progress.ts";
+import type { StagedBatch, Staging } from "./bulk-write.ts";
+
+/**
+ * Accounts the response scanner hands over at a time: small, so that the parsed objects of one hand-over are
+ * staged and dead within a young-generation collection instead of being promoted while a batch fills.
+ */
+const READ_BATCH = 256;
 
 export interface BackfillOptions {
   rpc: RpcClient;
   target: PoolTarget;
   commitment: Commitment;
   minContextSlot?: bigint;
+  /** Accounts per write. */
   batchSize: number;
   /** Batches being written at once (the write queue's concurrency). */
   maxInFlight: number;
-  /** Batches read and waiting for a write slot. */
+  /** Batches staged and waiting for a write slot. */
   readAhead: number;
-  /** Applies one batch (through the write path). */
-  apply(reads: SourcedRead[]): Promise<unknown>;
+  /** Where accounts are staged (one batch at a time). */
+  staging: Staging;
+  /** Writes one staged batch (through the bulk write path). */
+  write(batch: StagedBatch): Promise<unknown>;
   signal?: AbortSignal;
   /** Told after each batch is handed to the writes (accounts so far, elapsed time), and once at the end. */
   onProgress?: { (p: BackfillProgress): void; done?(p: BackfillProgress): void };
@@ -48,6 +59,16 @@ export async function runBackfill(o: BackfillOptions): Promise<BackfillResult> {
     ...(o.expectedAccounts !== undefined ? { total: o.expectedAccounts } : {}),
   });
   const inFlight: Promise<unknown>[] = [];
+  const flush = async () => {
+    if (o.staging.size === 0) return;
+    // Keep staging while earlier batches are written; past the bound, wait for the oldest write.
+    if (inFlight.length >= Math.max(1, o.maxInFlight + o.readAhead)) await inFlight.shift();
+    const write = o.write(o.staging.take());
+    // Surfaced at its own await; until then it must not count as an unhandled rejection.
+    write.catch(() => undefined);
+    inFlight.push(write);
+    o.onProgress?.(progress());
+  };
   try {
     const stream = o.rpc.streamProgramAccounts(
       o.target.programId,
@@ -55,32 +76,22 @@ export async function runBackfill(o: BackfillOptions): Promise<BackfillResult> {
         commitment: o.commitment,
         filters: userStakeFilters(o.target.pool),
         ...(o.minContextSlot !== undefined ? { minContextSlot: o.minContextSlot } : {}),
-        batchSize: o.batchSize,
+        batchSize: Math.min(READ_BATCH, o.batchSize),
       },
       o.signal,
     );
     for await (const batch of stream) {
       slot = batch.slot;
-      if (batch.accounts.length === 0) continue;
+      for (const a of batch.accounts) o.staging.add({ address: a.address, slot: batch.slot, account: a.account, commitment: o.commitment });
       accounts += batch.accounts.length;
-      const reads: SourcedRead[] = batch.accounts.map((a) => ({
-        address: a.address,
-        slot: batch.slot,
-        account: a.account,
-        commitment: o.commitment,
-      }));
-      // Keep reading while earlier batches are written; past the bound, wait for the oldest write.
-      if (inFlight.length >= Math.max(1, o.maxInFlight + o.readAhead)) await inFlight.shift();
-      const write = o.apply(reads);
-      // Surfaced at its own await; until then it must not count as an unhandled rejection.
-      write.catch(() => undefined);
-      inFlight.push(write);
-      o.onProgress?.(progress());
+      if (o.staging.size >= o.batchSize) await flush();
     }
+    while (o.staging.size > 0) await flush();
     for (const write of inFlight.splice(0)) await write;
   } catch (err) {
     // Do not leave writes running behind a failed stream.
     await Promise.allSettled(inFlight);
+    o.staging.take();
     throw err;
   }
   if (slot === null) throw new Error("getProgramAccounts stream ended without a context slot");

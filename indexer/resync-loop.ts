@@ -14,12 +14,12 @@ import type { Commitment } from "../src/config.ts";
 import { describeError, isRetryable, StoppedError } from "../src/errors.ts";
 import { sleep, type Backoff } from "../src/retry.ts";
 import { isUnsupportedMethod, runBackfill, runIncrementalResync, type BackfillResult } from "./backfill.ts";
+import type { StagedBatch, Staging } from "./bulk-write.ts";
 import type { IndexerMetrics } from "./metrics.ts";
 import type { IndexerOptions } from "./options.ts";
 import type { RpcClient } from "./rpc-client.ts";
 import type { PoolTarget } from "./stake-accounts.ts";
 import type { StatusTracker } from "./status.ts";
-import type { SourcedRead } from "./write-path.ts";
 
 /** full: every account (the first backfill); incremental: what changed since the gap began. */
 export type ResyncKind = "full" | "incremental";
@@ -37,11 +37,13 @@ export interface ResyncLoopOptions {
   commitment: Commitment;
   options: Pick<IndexerOptions, "backfillBatch" | "writeConcurrency" | "backfillReadAhead" | "onBackfillProgress">;
   backoff: Backoff;
+  /** A staging area for one batch at a time (the batched write path). */
+  staging(): Staging;
   /**
-   * Applies one batch through the term's write queue (the batched write path). `initialFill`: the table held
-   * no row of the pool when this backfill began.
+   * Writes one staged batch through the term's write queue. `initialFill`: the table held no row of the pool
+   * when this backfill began.
    */
-  apply(reads: SourcedRead[], batch: { source: "backfill" | "resync"; initialFill: boolean }): Promise<unknown>;
+  write(batch: StagedBatch, kind: { source: "backfill" | "resync"; initialFill: boolean }): Promise<unknown>;
   /** Whether the table holds no row of the pool (the next full backfill is then an initial fill). */
   isEmpty(): Promise<boolean>;
   metrics: IndexerMetrics;
@@ -76,7 +78,11 @@ export function createResyncLoop(o: ResyncLoopOptions): ResyncLoop {
         commitment: o.commitment,
         changedSinceSlot: since,
         minContextSlot: recorded,
-        apply: (reads) => o.apply(reads, { source: "resync", initialFill: false }),
+        apply: async (reads) => {
+          const staging = o.staging();
+          for (const read of reads) staging.add(read);
+          while (staging.size > 0) await o.write(staging.take(), { source: "resync", initialFill: false });
+        },
         signal: o.signal,
       });
       incrementalSupported = true;
@@ -112,7 +118,8 @@ export function createResyncLoop(o: ResyncLoopOptions): ResyncLoop {
       batchSize: o.options.backfillBatch,
       maxInFlight: o.options.writeConcurrency,
       readAhead: o.options.backfillReadAhead,
-      apply: (reads) => o.apply(reads, { source: "backfill", initialFill }),
+      staging: o.staging(),
+      write: (batch) => o.write(batch, { source: "backfill", initialFill }),
       signal: o.signal,
       ...(o.options.onBackfillProgress ? { onProgress: o.options.onBackfillProgress } : {}),
     });

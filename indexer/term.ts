@@ -13,7 +13,7 @@ import { listenForDeliveries } from "../src/db/repositories/webhook-inbox.ts";
 import type { Database, StakeEventSource } from "../src/db/schema.ts";
 import { poolHasStakes } from "../src/db/repositories/stakes-bulk.ts";
 import { exponentialBackoff, type Backoff } from "../src/retry.ts";
-import { createBulkWritePath } from "./bulk-write.ts";
+import { createBulkWritePath, type StagedBatch } from "./bulk-write.ts";
 import { WEBHOOK_INBOX_CHANNEL } from "./contracts.ts";
 import { createLiveSource, type LiveSource } from "./live/index.ts";
 import type { IndexerMetrics } from "./metrics.ts";
@@ -95,8 +95,8 @@ export function createTerm(core: IndexerCore, signal: AbortSignal): Term {
   });
   // Backfill and resync batches: COPY + one set-based upsert each, one notice per batch.
   const bulk = createBulkWritePath({ pool: core.pool, target: core.target, logger: log, onWrite: (result) => status.recordWrite(result) });
-  async function writeBatch(reads: SourcedRead[], source: StakeEventSource, initialFill: boolean): Promise<WriteResult> {
-    const result = await core.writes.run(() => bulk.apply(reads, source, { initialFill }));
+  async function writeBatch(batch: StagedBatch, source: StakeEventSource, initialFill: boolean): Promise<WriteResult> {
+    const result = await core.writes.run(() => bulk.write(batch, source, { initialFill }));
     if (result.sameSlotConflicts.length > 0) rereads.schedule(result.sameSlotConflicts, source);
     return result;
   }
@@ -111,7 +111,8 @@ export function createTerm(core: IndexerCore, signal: AbortSignal): Term {
     commitment,
     options: o,
     backoff: core.rpcBackoff,
-    apply: (reads, batch) => writeBatch(reads, batch.source, batch.initialFill),
+    staging: () => bulk.staging(),
+    write: (batch, kind) => writeBatch(batch, kind.source, kind.initialFill),
     isEmpty: async () => !(await poolHasStakes(core.pool, core.target.pool)),
     metrics,
     status,

@@ -98,4 +98,21 @@ describe("batched stake writes", () => {
     const conflict = await bulk().apply([await at(260n, 5n)], "resync", { initialFill: false });
     expect(conflict.sameSlotConflicts).toEqual([{ address, slot: 260n }]);
   });
+
+  it("writes an address read twice in one batch at its newest slot, whatever the order of the reads", async () => {
+    const owner = randomAddress();
+    const address = randomAddress();
+    const other = randomAddress();
+    const at = async (slot: bigint, staked: bigint) => read(address, slot, await userStakeAccount(target.programId, { owner, pool: target.pool, staked: staked * KAMIYO }));
+    const otherRead = read(other, 300n, await userStakeAccount(target.programId, { owner: randomAddress(), pool: target.pool, staked: KAMIYO }));
+    const result = await bulk().apply([await at(300n, 1n), otherRead, await at(310n, 2n), await at(305n, 3n)], "resync", { initialFill: false });
+    expect(result).toMatchObject({ applied: 3, sameSlotConflicts: [], undecodable: [] });
+    expect(await row(address)).toMatchObject({ slot: 310n, effective_stake: 2n * KAMIYO });
+    expect((await events(address)).map((e) => e.slot)).toEqual([300n, 310n]);
+    expect((await row(other)).slot).toBe(300n);
+
+    const reversed = await bulk().apply([await at(330n, 4n), await at(320n, 5n)], "resync", { initialFill: false });
+    expect(reversed).toMatchObject({ applied: 1, refused: 0 });
+    expect(await row(address)).toMatchObject({ slot: 330n, effective_stake: 4n * KAMIYO });
+  });
 });

@@ -15,6 +15,7 @@ import { createStatusTracker } from "../../indexer/status.ts";
 import type { SourcedRead } from "../../indexer/write-path.ts";
 import { createWsBuffer } from "../../indexer/ws-buffer.ts";
 import { waitFor } from "../kit/wait-for.ts";
+import { StagingRows } from "../../src/db/repositories/stakes-bulk.ts";
 
 const logger = pino({ level: "silent" });
 const noDelay = { delay: () => 1 };
@@ -130,7 +131,8 @@ describe("resync loop", () => {
       commitment: "confirmed",
       options: { backfillBatch: 10, writeConcurrency: 1, backfillReadAhead: 1 },
       backoff: noDelay,
-      apply: async () => undefined,
+      staging: () => ({ add: () => undefined, size: 0, take: () => ({ rows: new StagingRows(), undecodable: [] }) }),
+      write: async () => undefined,
       isEmpty: async () => true,
       metrics,
       status,

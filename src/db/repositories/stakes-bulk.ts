@@ -40,23 +40,51 @@ function field(v: string | number | bigint | boolean | null): string {
   return /[\\\t\n\r]/.test(v) ? v.replace(/[\\\t\n\r]/g, (c) => (c === "\\" ? "\\\\" : c === "\t" ? "\\t" : c === "\n" ? "\\n" : "\\r")) : v;
 }
 
-/** The staging rows as COPY text, in chunks of a few hundred rows. */
-function* copyText(changes: readonly StakeChange[]): Generator<string> {
-  let chunk = "";
-  for (let i = 0; i < changes.length; i++) {
-    const x = changes[i]!;
-    const live = x.kind === "live";
-    const held = live ? x : CLOSED_HOLDINGS;
-    chunk +=
-      `${field(x.address)}\t${field(live ? x.owner : null)}\t${field(live ? x.pool : null)}\t${held.stakedAmount}\t` +
-      `${held.cooldownAmount}\t${field(held.cooldownEnd)}\t${held.effectiveStake}\t${field(x.tier.name)}\t${x.tier.discountBps}\t` +
-      `${live ? x.programTier : 0}\t${x.slot}\t${x.commitment}\t${live ? "f" : "t"}\t${field(x.signature)}\n`;
-    if ((i & 511) === 511) {
-      yield chunk;
-      chunk = "";
+/** One change as its staging row in COPY text. */
+function stagingRow(x: StakeChange): string {
+  const live = x.kind === "live";
+  const held = live ? x : CLOSED_HOLDINGS;
+  return (
+    `${field(x.address)}\t${field(live ? x.owner : null)}\t${field(live ? x.pool : null)}\t${held.stakedAmount}\t` +
+    `${held.cooldownAmount}\t${field(held.cooldownEnd)}\t${held.effectiveStake}\t${field(x.tier.name)}\t${x.tier.discountBps}\t` +
+    `${live ? x.programTier : 0}\t${x.slot}\t${x.commitment}\t${live ? "f" : "t"}\t${field(x.signature)}\n`
+  );
+}
+
+const STAGING_CHUNK = 64 * 1024;
+
+/**
+ * A batch's staging rows, written into 64 KiB buffers as they are added. A backfill holds batches of tens of
+ * thousands of rows while earlier ones are written: as buffers they sit outside the JS heap and are freed
+ * with the batch, where rows kept as strings (ropes of their parts, several times the text) would be
+ * promoted by every young-generation collection and wait for a full one.
+ */
+export class StagingRows {
+  private chunks: Buffer[] = [];
+  private current = Buffer.allocUnsafe(STAGING_CHUNK);
+  private used = 0;
+  private rows = 0;
+
+  add(change: StakeChange): void {
+    const row = stagingRow(change);
+    const bytes = Buffer.byteLength(row);
+    if (this.used + bytes > this.current.length) {
+      if (this.used > 0) this.chunks.push(this.current.subarray(0, this.used));
+      this.current = Buffer.allocUnsafe(Math.max(STAGING_CHUNK, bytes));
+      this.used = 0;
     }
+    this.used += this.current.write(row, this.used);
+    this.rows++;
   }
-  if (chunk) yield chunk;
+
+  get count(): number {
+    return this.rows;
+  }
+
+  /** The COPY text so far, in chunks. */
+  text(): Buffer[] {
+    return this.used > 0 ? [...this.chunks, this.current.subarray(0, this.used)] : [...this.chunks];
+  }
 }
 
 const differs = stakeStateDiffers;
@@ -137,7 +165,7 @@ export interface BulkWriteOptions {
   pool: string;
 }
 
-async function writeOnce(client: pg.PoolClient, changes: readonly StakeChange[], o: BulkWriteOptions): Promise<BatchResult> {
+async function writeOnce(client: pg.PoolClient, rows: StagingRows, o: BulkWriteOptions): Promise<BatchResult> {
   await client.query("BEGIN");
   try {
     // The planner cannot see into the CTEs; JIT would cost more than the statement.
@@ -149,11 +177,11 @@ async function writeOnce(client: pg.PoolClient, changes: readonly StakeChange[],
          slot int8, commitment text, closed bool, signature text
        ) ON COMMIT DELETE ROWS`,
     );
-    await pipeline(Readable.from(copyText(changes)), client.query(copyFrom(`COPY stakes_staging (${STAGING_COLUMNS}) FROM STDIN`)));
+    await pipeline(Readable.from(rows.text()), client.query(copyFrom(`COPY stakes_staging (${STAGING_COLUMNS}) FROM STDIN`)));
     const batch = (await client.query<{ id: string }>("SELECT nextval('stake_write_batch_seq')::text AS id")).rows[0]!.id;
-    const { rows } = await client.query<ResultRow>(UPSERT, [batch, o.source, o.initialFill, o.pool]);
+    const result = await client.query<ResultRow>(UPSERT, [batch, o.source, o.initialFill, o.pool]);
     await client.query("COMMIT");
-    return batchResult(rows);
+    return batchResult(result.rows);
   } catch (err) {
     await client.query("ROLLBACK").catch(() => undefined);
     throw err;
@@ -161,15 +189,15 @@ async function writeOnce(client: pg.PoolClient, changes: readonly StakeChange[],
 }
 
 /**
- * Writes one batch (at most one change per address) on a connection of `pool`. Retried on deadlock or
+ * Writes one batch of staging rows (at most one per address) on a connection of `pool`. Retried on deadlock or
  * serialization failure; any other error is thrown.
  */
-export async function writeStakeBatchBulk(pool: pg.Pool, changes: readonly StakeChange[], o: BulkWriteOptions): Promise<BatchResult> {
+export async function writeStagedStakes(pool: pg.Pool, rows: StagingRows, o: BulkWriteOptions): Promise<BatchResult> {
   for (let attempt = 1; ; attempt++) {
     const client = await pool.connect();
     let broken: Error | undefined;
     try {
-      return await writeOnce(client, changes, o);
+      return await writeOnce(client, rows, o);
     } catch (err) {
       const code = (err as { code?: string }).code;
       if (!code) broken = err instanceof Error ? err : new Error(String(err));
