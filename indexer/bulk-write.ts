@@ -81,11 +81,12 @@ export function createBulkWritePath(o: { pool: pg.Pool; target: PoolTarget; logg
   }
 
   async function write(batch: StagedBatch, source: StakeEventSource, { initialFill }: { initialFill: boolean }): Promise<WriteResult> {
+    const rows = batch.rows.count;
     const written =
-      batch.rows.count > 0
+      rows > 0
         ? await writeStagedStakes(o.pool, batch.rows, { source, initialFill, pool: o.target.pool })
         : { applied: 0, changed: 0, newestSlot: null, sameSlotConflicts: [] };
-    const result: WriteResult = { source, ...written, refused: batch.rows.count - written.applied, undecodable: batch.undecodable };
+    const result: WriteResult = { source, ...written, refused: rows - written.applied, undecodable: batch.undecodable };
     o.onWrite?.(result);
     return result;
   }

@@ -235,14 +235,23 @@ export class ChainBanks extends EventEmitter {
     const current = this.svm.getAccount(pubkey);
     return level === "processed" ? current : this.ledger.accountAt(pubkey, current, this.ledger.at(level).slot);
   }
-  getProgramAccounts(owner: string, level: Commitment = "processed"): Iterable<KeyedAccount> {
-    if (level === "processed") return this.svm.programAccounts(owner);
-    return this.programAccountsAt(owner, this.ledger.at(level).slot);
+  /**
+   * The accounts `owner` has at `level`. `accept` may drop accounts by their current data before the rest of
+   * them is read (the caller still filters what it gets: accounts changed since `level` come unfiltered).
+   */
+  getProgramAccounts(owner: string, level: Commitment = "processed", accept?: (data: Uint8Array) => boolean): Iterable<KeyedAccount> {
+    if (level === "processed") return this.svm.programAccounts(owner, accept);
+    return this.programAccountsAt(owner, this.ledger.at(level).slot, accept);
   }
   /** The processed list with the accounts changed after `slot` replaced by their state at `slot`. */
-  private *programAccountsAt(owner: string, slot: bigint): Generator<KeyedAccount> {
-    const changed = new Set(this.ledger.changedAfter(slot));
-    for (const keyed of this.svm.programAccounts(owner)) if (!changed.has(keyed.pubkey)) yield keyed;
+  private *programAccountsAt(owner: string, slot: bigint, accept?: (data: Uint8Array) => boolean): Generator<KeyedAccount> {
+    const changed = this.ledger.changedAfter(slot);
+    // Only those `owner` has now can be in the processed list, read in this same step: the others (every
+    // block's sysvars, at least) need no lookup per listed account.
+    const replaced = new Set(changed.filter((pubkey) => this.svm.getAccount(pubkey)?.owner === owner));
+    const current = this.svm.programAccounts(owner, accept);
+    if (replaced.size === 0) yield* current;
+    else for (const keyed of current) if (!replaced.has(keyed.pubkey)) yield keyed;
     for (const pubkey of changed) {
       const account = this.ledger.accountAt(pubkey, this.svm.getAccount(pubkey), slot);
       if (account && account.owner === owner) yield { pubkey, account };

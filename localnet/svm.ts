@@ -6,8 +6,9 @@
 import { createRequire } from "node:module";
 import { PublicKey } from "@solana/web3.js";
 import bs58 from "bs58";
+import { encodeBase58 } from "./rpc/base58.ts";
 import { INSTRUCTION_ERROR_NAMES, TRANSACTION_ERROR_NAMES } from "./error-names.ts";
-import type { AccountState, InnerInstructions, ReturnData, TransactionErrorJson } from "./types.ts";
+import type { AccountState, InnerInstructions, KeyedAccount, ReturnData, TransactionErrorJson } from "./types.ts";
 
 const require = createRequire(import.meta.url);
 // The native binding takes raw transaction bytes; the kit-typed wrapper in litesvm's index does not.
@@ -45,9 +46,10 @@ export interface ExecutionResult {
   returnData: ReturnData | null;
 }
 
-// bs58 directly: web3.js's PublicKey validation costs more than the account access itself at 10^5+ accounts.
+// Not web3.js's PublicKey: its validation costs more than the account access itself at 10^5+ accounts; and
+// encodeBase58 is some three times faster than bs58's encode on 32 bytes.
 const keyBytes = (pubkey: string): Uint8Array => bs58.decode(pubkey);
-const keyString = (bytes: Uint8Array): string => bs58.encode(bytes);
+const keyString = (bytes: Uint8Array): string => encodeBase58(bytes);
 const SYSTEM_OWNER = new PublicKey(0).toBytes();
 
 export class Svm {
@@ -80,19 +82,21 @@ export class Svm {
     this.native.setAccount(keyBytes(pubkey), new native.Account(a.lamports, data, owner, a.executable, a.rentEpoch));
   }
 
-  *programAccounts(owner: string): Generator<{ pubkey: string; account: AccountState }> {
+  /**
+   * The program's open accounts, as LiteSVM lists them when iteration starts. `accept`, when given, sees each
+   * account's data before anything else of it is read (address, lamports, ...): an account it rejects is
+   * skipped at a fraction of the cost of one it keeps.
+   */
+  *programAccounts(owner: string, accept?: (data: Uint8Array) => boolean): Generator<KeyedAccount> {
     for (const entry of this.native.getProgramAccounts(keyBytes(owner))) {
       const acc = entry.account();
-      if (acc.lamports() === 0n) continue;
+      const data = acc.data();
+      if (accept && !accept(data)) continue;
+      const lamports = acc.lamports();
+      if (lamports === 0n) continue;
       yield {
         pubkey: keyString(entry.address),
-        account: {
-          lamports: acc.lamports(),
-          data: acc.data(),
-          owner,
-          executable: acc.executable(),
-          rentEpoch: acc.rentEpoch(),
-        },
+        account: { lamports, data, owner, executable: acc.executable(), rentEpoch: acc.rentEpoch() },
       };
     }
   }

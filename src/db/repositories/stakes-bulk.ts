@@ -52,28 +52,33 @@ function stagingRow(x: StakeChange): string {
 }
 
 const STAGING_CHUNK = 64 * 1024;
+/** Written batches' chunks kept for the next ones (at most 16 MiB). */
+const spareChunks: Buffer[] = [];
+const MAX_SPARE_CHUNKS = 256;
 
 /**
  * A batch's staging rows, written into 64 KiB buffers as they are added. A backfill holds batches of tens of
- * thousands of rows while earlier ones are written: as buffers they sit outside the JS heap and are freed
- * with the batch, where rows kept as strings (ropes of their parts, several times the text) would be
- * promoted by every young-generation collection and wait for a full one.
+ * thousands of rows while earlier ones are written: as buffers they sit outside the JS heap, where rows kept as
+ * strings (ropes of their parts, several times the text) would be promoted by every young-generation
+ * collection. The buffers of a written batch are reused by the next ones: left to the collector, each would
+ * wait for a full collection, and a million-account backfill would hold them all by then.
  */
 export class StagingRows {
-  private chunks: Buffer[] = [];
-  private current = Buffer.allocUnsafe(STAGING_CHUNK);
-  private used = 0;
+  /** Filled buffers and the bytes used in each; the last one is being filled. */
+  private buffers: Buffer[] = [];
+  private used: number[] = [];
   private rows = 0;
 
   add(change: StakeChange): void {
     const row = stagingRow(change);
     const bytes = Buffer.byteLength(row);
-    if (this.used + bytes > this.current.length) {
-      if (this.used > 0) this.chunks.push(this.current.subarray(0, this.used));
-      this.current = Buffer.allocUnsafe(Math.max(STAGING_CHUNK, bytes));
-      this.used = 0;
+    let last = this.buffers.length - 1;
+    if (last < 0 || this.used[last]! + bytes > this.buffers[last]!.length) {
+      this.buffers.push(bytes <= STAGING_CHUNK ? (spareChunks.pop() ?? Buffer.allocUnsafe(STAGING_CHUNK)) : Buffer.allocUnsafe(bytes));
+      this.used.push(0);
+      last++;
     }
-    this.used += this.current.write(row, this.used);
+    this.used[last]! += this.buffers[last]!.write(row, this.used[last]!);
     this.rows++;
   }
 
@@ -81,9 +86,20 @@ export class StagingRows {
     return this.rows;
   }
 
-  /** The COPY text so far, in chunks. */
+  /** The COPY text, in chunks. */
   text(): Buffer[] {
-    return this.used > 0 ? [...this.chunks, this.current.subarray(0, this.used)] : [...this.chunks];
+    return this.buffers.map((b, i) => b.subarray(0, this.used[i]));
+  }
+
+  /**
+   * Hands the buffers over for reuse; the rows are gone. Only once the server has taken the COPY: a failed one
+   * may leave bytes queued on its socket.
+   */
+  release(): void {
+    for (const b of this.buffers) if (b.length === STAGING_CHUNK && spareChunks.length < MAX_SPARE_CHUNKS) spareChunks.push(b);
+    this.buffers = [];
+    this.used = [];
+    this.rows = 0;
   }
 }
 
@@ -189,15 +205,17 @@ async function writeOnce(client: pg.PoolClient, rows: StagingRows, o: BulkWriteO
 }
 
 /**
- * Writes one batch of staging rows (at most one per address) on a connection of `pool`. Retried on deadlock or
- * serialization failure; any other error is thrown.
+ * Writes one batch of staging rows (at most one per address) on a connection of `pool`, and releases the rows
+ * once written. Retried on deadlock or serialization failure; any other error is thrown.
  */
 export async function writeStagedStakes(pool: pg.Pool, rows: StagingRows, o: BulkWriteOptions): Promise<BatchResult> {
   for (let attempt = 1; ; attempt++) {
     const client = await pool.connect();
     let broken: Error | undefined;
     try {
-      return await writeOnce(client, rows, o);
+      const result = await writeOnce(client, rows, o);
+      rows.release();
+      return result;
     } catch (err) {
       const code = (err as { code?: string }).code;
       if (!code) broken = err instanceof Error ? err : new Error(String(err));
