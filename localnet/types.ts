@@ -226,8 +226,11 @@ export interface ChainApi {
   isBlockhashValid(blockhash: string, level?: Commitment): boolean;
   /** The account as the newest block at `level` (default processed) left it. */
   getAccount(pubkey: string, level?: Commitment): AccountState | null;
-  /** Every account owned by `owner` at `level` (closed accounts do not exist). */
-  getProgramAccounts(owner: string, level?: Commitment): Iterable<KeyedAccount>;
+  /**
+   * Every account owned by `owner` at `level` (closed accounts do not exist). `accept` lets the chain skip
+   * accounts by their data early; it is a hint, not a filter: what it rejects may still be returned.
+   */
+  getProgramAccounts(owner: string, level?: Commitment, accept?: (data: Uint8Array) => boolean): Iterable<KeyedAccount>;
   /** The level a slot has reached. */
   levelOf(slot: bigint): Commitment;
   block(slot: bigint): BlockInfo | null;

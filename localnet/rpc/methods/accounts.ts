@@ -52,39 +52,44 @@ const getMultipleAccounts: MethodHandler = (params, { chain }) => {
   );
 };
 
+/**
+ * The result's JSON text in chunks of about CHUNK_CHARS, from `head` (already pulled) and the rest of `rest`.
+ * A chunk's pieces are joined once (no rope of += to flatten when it is written).
+ */
 function* programAccountChunks(
   ctx: MethodContext,
-  source: Iterator<KeyedAccount>,
+  head: IteratorResult<KeyedAccount>,
+  rest: Iterator<KeyedAccount>,
   filters: readonly AccountFilter[],
   encoding: AccountEncodingConfig,
   contextSlot: bigint | null,
 ): Generator<string> {
-  let buffer = contextSlot === null ? "[" : `{"context":{"apiVersion":"${API_VERSION}","slot":${contextSlot}},"value":[`;
-  let first = true;
-  for (let next = source.next(); !next.done; next = source.next()) {
+  const open = contextSlot === null ? "[" : `{"context":{"apiVersion":"${API_VERSION}","slot":${contextSlot}},"value":[`;
+  let pieces: string[] = [open];
+  let chars = open.length;
+  let separator = "";
+  for (let next = head; !next.done; next = rest.next()) {
     const { pubkey, account } = next.value;
     if (account.lamports === 0n || !matchesFilters(account.data, filters)) continue;
-    buffer += `${first ? "" : ","}{"account":${uiAccountText(ctx.chain, account, encoding, pubkey)},"pubkey":"${pubkey}"}`;
-    first = false;
-    if (buffer.length >= CHUNK_CHARS) {
-      yield buffer;
-      buffer = "";
+    const piece = `${separator}{"account":${uiAccountText(ctx.chain, account, encoding, pubkey)},"pubkey":"${pubkey}"}`;
+    pieces.push(piece);
+    chars += piece.length;
+    separator = ",";
+    if (chars >= CHUNK_CHARS) {
+      yield pieces.join("");
+      pieces = [];
+      chars = 0;
     }
   }
-  yield buffer + (contextSlot === null ? "]" : "]}");
-}
-
-/** An iterator that yields `head` (already pulled) and then the rest of `rest`. */
-function* resume<T>(head: IteratorResult<T>, rest: Iterator<T>): Generator<T> {
-  if (head.done) return;
-  yield head.value;
-  for (let next = rest.next(); !next.done; next = rest.next()) yield next.value;
+  pieces.push(contextSlot === null ? "]" : "]}");
+  yield pieces.join("");
 }
 
 /**
  * Accounts are filtered and encoded while the response is written, so neither the matches nor the JSON text
  * are ever held whole. The first account is pulled here, before anything else can run, which makes the chain
  * take its account list at request time (LiteSVM copies the program's accounts when iteration starts).
+ * The chain is handed the filters too, so that it skips reading the rest of an account they reject.
  * The base58 encodings can fail per account (over 128 bytes), so for them the matches are collected and
  * checked before the first byte is written.
  */
@@ -98,7 +103,8 @@ const getProgramAccounts: MethodHandler = (params, ctx) => {
   const filters = parseFilters(config.filters);
   const contextSlot = boolParam(config.withContext, "withContext", false) ? chain.slot(level) : null;
   changeIndex(chain);
-  const accounts = chain.getProgramAccounts(programId, level)[Symbol.iterator]();
+  const accept = filters.length === 0 ? undefined : (data: Uint8Array) => matchesFilters(data, filters);
+  const accounts = chain.getProgramAccounts(programId, level, accept)[Symbol.iterator]();
   if (encoding.encoding === "binary" || encoding.encoding === "base58") {
     const matches: KeyedAccount[] = [];
     for (let next = accounts.next(); !next.done; next = accounts.next()) {
@@ -107,10 +113,10 @@ const getProgramAccounts: MethodHandler = (params, ctx) => {
       checkEncodable(account, encoding);
       matches.push(next.value);
     }
-    return new StreamedResult(programAccountChunks(ctx, matches[Symbol.iterator](), [], encoding, contextSlot));
+    const list = matches[Symbol.iterator]();
+    return new StreamedResult(programAccountChunks(ctx, list.next(), list, [], encoding, contextSlot));
   }
-  const source = resume(accounts.next(), accounts);
-  return new StreamedResult(programAccountChunks(ctx, source, filters, encoding, contextSlot));
+  return new StreamedResult(programAccountChunks(ctx, accounts.next(), accounts, filters, encoding, contextSlot));
 };
 
 export const MAX_V2_LIMIT = 10_000;
