@@ -108,9 +108,13 @@ const differs = stakeStateDiffers;
 /** $1 batch id, $2 source, $3 initial fill, $4 pool (of the notice). */
 const UPSERT = `
 WITH prev AS (
+  -- One primary-key lookup per staged row. As a plain join the planner hashes the staging rows and scans all
+  -- of stakes for each batch, which makes a backfill quadratic in the table's size (LIMIT keeps it a lookup).
   SELECT s.address, s.owner, s.staked_amount, s.cooldown_amount, s.cooldown_end, s.effective_stake,
          s.discount_tier, s.discount_bps, s.program_tier, s.slot, s.closed
-  FROM stakes s JOIN stakes_staging i ON i.address = s.address
+  FROM stakes_staging i CROSS JOIN LATERAL (
+    SELECT * FROM stakes WHERE stakes.address = i.address LIMIT 1
+  ) s
 ),
 upserted AS (
   INSERT INTO stakes AS s (address, owner, pool, staked_amount, cooldown_amount, cooldown_end, effective_stake,
@@ -194,6 +198,7 @@ async function writeOnce(client: pg.PoolClient, rows: StagingRows, o: BulkWriteO
        ) ON COMMIT DELETE ROWS`,
     );
     await pipeline(Readable.from(rows.text()), client.query(copyFrom(`COPY stakes_staging (${STAGING_COLUMNS}) FROM STDIN`)));
+    await client.query("ANALYZE stakes_staging");
     const batch = (await client.query<{ id: string }>("SELECT nextval('stake_write_batch_seq')::text AS id")).rows[0]!.id;
     const result = await client.query<ResultRow>(UPSERT, [batch, o.source, o.initialFill, o.pool]);
     await client.query("COMMIT");
