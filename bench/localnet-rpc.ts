@@ -12,7 +12,7 @@ import { generateKeyPairSync, randomBytes, sign, type KeyObject } from "node:cry
 import { Agent, request } from "node:http";
 import { createChain } from "../localnet/chain.ts";
 import { createRpcServer } from "../localnet/rpc/index.ts";
-import { decodeBase58, encodeBase58 } from "../localnet/rpc/base58.ts";
+import { decodeBase58, encodeBase58 } from "../src/solana/base58.ts";
 import { USER_STAKE_DISCRIMINATOR, USER_STAKE_SIZE } from "../src/solana/program.ts";
 
 const STAKING_PROGRAM_ID = "Fg6PaFpoGXkYsidMpWTK6W2BeZ7FEfcYkg476zPFsLnS";

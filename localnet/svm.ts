@@ -6,7 +6,7 @@
 import { createRequire } from "node:module";
 import { PublicKey } from "@solana/web3.js";
 import bs58 from "bs58";
-import { encodeBase58 } from "./rpc/base58.ts";
+import { encodeBase58 } from "../src/solana/base58.ts";
 import { INSTRUCTION_ERROR_NAMES, TRANSACTION_ERROR_NAMES } from "./error-names.ts";
 import type { AccountState, InnerInstructions, KeyedAccount, ReturnData, TransactionErrorJson } from "./types.ts";
 

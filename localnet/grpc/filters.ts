@@ -3,7 +3,7 @@
  * named filter when its pubkey is listed (or none is), its owner is listed (or none is), and every data filter
  * (memcmp, datasize, lamports) holds. The memcmp/datasize test is the JSON-RPC facade's (../rpc/filters.ts).
  */
-import { decodeBase58, encodeBase58 } from "../rpc/base58.ts";
+import { decodeBase58, encodeBase58 } from "../../src/solana/base58.ts";
 import { matchesFilters, MAX_MEMCMP_BYTES, type AccountFilter } from "../rpc/filters.ts";
 import type { AccountState } from "../types.ts";
 

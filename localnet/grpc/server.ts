@@ -13,7 +13,7 @@
 import * as grpc from "@grpc/grpc-js";
 import type { Logger } from "pino";
 import { COMMITMENT_RANK } from "../ledger.ts";
-import { decodeBase58 } from "../rpc/base58.ts";
+import { decodeBase58 } from "../../src/solana/base58.ts";
 import { changeIndex } from "../rpc/change-index.ts";
 import type { AccountChange, AccountState, ChainApi, Commitment, CommitmentAdvance, SlotInfo } from "../types.ts";
 import { accountMatches, FilterError, parseAccountsFilter, type AccountsMatcher, type RawAccountsFilter } from "./filters.ts";

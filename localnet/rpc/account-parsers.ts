@@ -6,7 +6,7 @@
  * decode yields null, and the caller falls back to base64 as the validator does.
  */
 import type { AccountState } from "../types.ts";
-import { encodeBase58 } from "./base58.ts";
+import { encodeBase58 } from "../../src/solana/base58.ts";
 import { base64, Reader, Short } from "./bincode-reader.ts";
 import { sysvar } from "./sysvar-accounts.ts";
 import { vote } from "./vote-account.ts";

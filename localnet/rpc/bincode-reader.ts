@@ -2,7 +2,7 @@
  * The little-endian bincode reader the account parsers decode with. Short marks data that ends early or holds
  * an impossible value: the parser's caller then answers base64, as the validator does.
  */
-import { encodeBase58 } from "./base58.ts";
+import { encodeBase58 } from "../../src/solana/base58.ts";
 
 export class Short extends Error {}
 

@@ -5,7 +5,7 @@
  */
 import { zstdCompressSync } from "node:zlib";
 import type { AccountState, ChainApi } from "../types.ts";
-import { encodeBase58 } from "./base58.ts";
+import { encodeBase58 } from "../../src/solana/base58.ts";
 import { invalidRequest } from "./errors.ts";
 import { stringifyJson } from "./json.ts";
 import { oneOf, usizeParam, configParam } from "./params.ts";

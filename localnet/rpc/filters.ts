@@ -1,5 +1,5 @@
 /** getProgramAccounts / programSubscribe filters: dataSize, memcmp (base58 or base64 bytes), tokenAccountState. */
-import { decodeBase58 } from "./base58.ts";
+import { decodeBase58 } from "../../src/solana/base58.ts";
 import { invalidParams } from "./errors.ts";
 import { configParam, describe, u64Param, usizeParam } from "./params.ts";
 import { TOKEN_ACCOUNT_SIZE } from "./token-accounts.ts";

@@ -1,5 +1,5 @@
 /** A little-endian reader for instruction data; ParseFailure makes the caller show the instruction partially decoded. */
-import { encodeBase58 } from "./base58.ts";
+import { encodeBase58 } from "../../src/solana/base58.ts";
 
 export class ParseFailure extends Error {}
 

@@ -4,7 +4,7 @@
  * `{program, programId, parsed: {type, info}}` like the validator; anything else (or malformed data) is shown
  * partially decoded as `{programId, accounts, data}`.
  */
-import { encodeBase58 } from "./base58.ts";
+import { encodeBase58 } from "../../src/solana/base58.ts";
 import { accountAt, Cursor, ParseFailure } from "./instruction-cursor.ts";
 import { parseAddressLookupTable, parseStake, parseUpgradeableLoader } from "./native-instruction-parsers.ts";
 import { TOKEN_2022_PROGRAM_ID, TOKEN_PROGRAM_ID, uiTokenAmount } from "./token-accounts.ts";

@@ -1,6 +1,6 @@
 /** Positional JSON-RPC parameters checked the way the validator's serde structs check them. */
 import type { ChainApi } from "../types.ts";
-import { decodeBase58 } from "./base58.ts";
+import { decodeBase58 } from "../../src/solana/base58.ts";
 import { invalidParams, minContextSlotNotReached } from "./errors.ts";
 
 export type Commitment = "processed" | "confirmed" | "finalized";

@@ -3,7 +3,7 @@
  * Offsets are the programs' fixed Pack layouts; Token-2022 extensions follow as TLV entries.
  */
 import type { AccountState, ChainApi } from "../types.ts";
-import { encodeBase58 } from "./base58.ts";
+import { encodeBase58 } from "../../src/solana/base58.ts";
 
 // The jsonParsed rendering lives in token-json.ts; re-exported so existing imports keep this path.
 export { parseTokenProgramAccount, uiExtensions } from "./token-json.ts";

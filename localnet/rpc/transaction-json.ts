@@ -1,6 +1,6 @@
 /** getTransaction's result (json, jsonParsed, base64, base58) built from the chain's TxRecord. */
 import type { InnerInstructions, ReturnData, SimulationResult, TokenBalance, TxRecord } from "../types.ts";
-import { encodeBase58 } from "./base58.ts";
+import { encodeBase58 } from "../../src/solana/base58.ts";
 import { unsupportedTransactionVersion } from "./errors.ts";
 import { parseInstruction } from "./instruction-parsers.ts";
 import { uiTokenAmount } from "./token-accounts.ts";

@@ -1,5 +1,5 @@
 /** Decodes the wire format of legacy and v0 transactions and messages (what getTransaction shows). */
-import { encodeBase58 } from "./base58.ts";
+import { encodeBase58 } from "../../src/solana/base58.ts";
 
 export interface WireInstruction {
   programIdIndex: number;

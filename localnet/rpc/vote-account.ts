@@ -1,5 +1,5 @@
 /** jsonParsed vote accounts: every vote state version the decoder reads, in its shapes (see account-parsers.ts). */
-import { encodeBase58 } from "./base58.ts";
+import { encodeBase58 } from "../../src/solana/base58.ts";
 import { Reader, Short } from "./bincode-reader.ts";
 
 /** Pubkey::default() (the System program's address), which unused prior-voter slots hold. */

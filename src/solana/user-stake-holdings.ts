@@ -7,8 +7,8 @@
  * Agreement with Anchor's coder (decodeUserStake in accounts.ts) is tested on random accounts, valid and not:
  * both accept the same bytes and read the same values.
  */
-import bs58 from "bs58";
 import type { ProgramTier } from "./accounts.ts";
+import { encodeBase58 } from "./base58.ts";
 import { USER_STAKE_DISCRIMINATOR } from "./program.ts";
 
 export interface UserStakeHoldings {
@@ -50,7 +50,7 @@ export function readUserStakeHoldings(data: Uint8Array): UserStakeHoldings | nul
   const view = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
   const some = view[COOLDOWN_END] === 1;
   return {
-    owner: bs58.encode(view.subarray(OWNER, OWNER + 32)),
+    owner: encodeBase58(view.subarray(OWNER, OWNER + 32)),
     poolKey: view.subarray(POOL, POOL + 32),
     stakedAmount: view.readBigUInt64LE(STAKED_AMOUNT),
     tier: TIERS[view[TIER]!]!,

@@ -1,6 +1,6 @@
 /** Cluster state: slots, blockhashes, epoch, fees, version, health. */
 import type { ChainApi, Commitment } from "../../types.ts";
-import { decodeBase58 } from "../base58.ts";
+import { decodeBase58 } from "../../../src/solana/base58.ts";
 import { invalidParams } from "../errors.ts";
 import { checkContext, configParam, describe, pubkeyParam, requireCount, stringParam } from "../params.ts";
 import { decodeMessage, WireFormatError, type WireMessage } from "../tx-wire.ts";

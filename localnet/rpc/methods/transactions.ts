@@ -1,6 +1,6 @@
 /** Transactions: send, simulate, statuses, history, airdrops. */
 import { PreflightFailure, RpcError, type ChainApi, type SignatureStatus } from "../../types.ts";
-import { decodeBase58 } from "../base58.ts";
+import { decodeBase58 } from "../../../src/solana/base58.ts";
 import { accountEncodingConfig, checkEncodable, uiAccount } from "../encoding.ts";
 import { invalidParams } from "../errors.ts";
 import { MEMO_PROGRAM_ID, MEMO_V1_PROGRAM_ID } from "../instruction-parsers.ts";
