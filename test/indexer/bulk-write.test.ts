@@ -115,4 +115,26 @@ describe("batched stake writes", () => {
     expect(reversed).toMatchObject({ applied: 1, refused: 0 });
     expect(await row(address)).toMatchObject({ slot: 330n, effective_stake: 4n * KAMIYO });
   });
+
+  it("on an initial fill, a row the live source wrote meanwhile keeps its newer state and the new rows still go in", async () => {
+    const owner = randomAddress();
+    const address = randomAddress();
+    const at = async (slot: bigint, staked: bigint) => read(address, slot, await userStakeAccount(target.programId, { owner, pool: target.pool, staked: staked * KAMIYO }));
+    // The live source's row, newer than the snapshot.
+    await bulk().apply([await at(500n, 9n)], "ws", { initialFill: false });
+    const fresh = await Promise.all(
+      Array.from({ length: 50 }, async () => read(randomAddress(), 400n, await userStakeAccount(target.programId, { owner: randomAddress(), pool: target.pool, staked: KAMIYO }))),
+    );
+    const result = await bulk().apply([...fresh, await at(400n, 1n)], "backfill", { initialFill: true });
+    expect(result).toMatchObject({ applied: 50, changed: 50, refused: 1, sameSlotConflicts: [] });
+    expect(await row(address)).toMatchObject({ slot: 500n, effective_stake: 9n * KAMIYO });
+    for (const r of fresh.slice(0, 5)) {
+      expect((await row(r.address)).slot).toBe(400n);
+      expect(await events(r.address)).toEqual([]);
+    }
+    // Rows written one by one later carry no batch id: the default is empty outside a batch's transaction.
+    const later = randomAddress();
+    await s.pool.query("INSERT INTO stakes (address, owner, pool, staked_amount, cooldown_amount, effective_stake, discount_tier, discount_bps, program_tier, slot, commitment) VALUES ($1, $2, $3, 0, 0, 0, 'none', 0, 0, 1, 'confirmed')", [later, randomAddress(), target.pool]);
+    expect((await s.pool.query("SELECT write_batch FROM stakes WHERE address = $1", [later])).rows[0]).toEqual({ write_batch: null });
+  });
 });

@@ -1,6 +1,7 @@
 /**
  * The batched form of the stakes write (backfill and resync batches): the same slot guard and state comparison
- * as `writeBatch` in stakes.ts, at the cost of a plain COPY. Each batch, in one transaction on one connection:
+ * as `writeBatch` in stakes.ts. Batches are snapshot reads (getProgramAccounts and its pages), which carry no
+ * transaction signature: their events have none. Each batch, in one transaction on one connection:
  *  1. COPY the changes into a temporary staging table (no WAL, no index);
  *  2. one set-based upsert from it into `stakes`, guarded by `stakes.slot < staged.slot`, closing existing rows
  *     of gone accounts, stamping every row it wrote with the batch's id (`write_batch`);
@@ -10,6 +11,12 @@
  *  4. one NOTIFY for the batch, {"batch": id, "pool", "rows", "slot"}, which listeners expand with
  *     `batchStakes(id)` into the rows it wrote (the tier cache does).
  * The row, its event and the notice commit together or not at all.
+ *
+ * An initial fill's batch of live accounts first tries the shortcut those rules allow: COPY straight into
+ * `stakes` (the batch id through the column's default, migration 2026_11_30_000), then the notice. Every row
+ * is then new, so there is nothing to guard, compare or record, and the upsert's second pass over the rows is
+ * saved (it costs about as much as the COPY). A row the live source wrote meanwhile makes the COPY fail on the
+ * primary key: the transaction rolls back and the batch takes the steps above, which decide row by row.
  */
 import type pg from "pg";
 import { from as copyFrom } from "pg-copy-streams";
@@ -29,8 +36,9 @@ export interface StakeBatchNotice {
   slot: string;
 }
 
+/** The staging row's columns: the first columns of `stakes`, in its order, so one text serves both COPYs. */
 const STAGING_COLUMNS =
-  "address, owner, pool, staked_amount, cooldown_amount, cooldown_end, effective_stake, discount_tier, discount_bps, program_tier, slot, commitment, closed, signature";
+  "address, owner, pool, staked_amount, cooldown_amount, cooldown_end, effective_stake, discount_tier, discount_bps, program_tier, slot, commitment, closed";
 
 /** COPY text escaping of one value (\N for null). */
 function field(v: string | number | bigint | boolean | null): string {
@@ -47,7 +55,7 @@ function stagingRow(x: StakeChange): string {
   return (
     `${field(x.address)}\t${field(live ? x.owner : null)}\t${field(live ? x.pool : null)}\t${held.stakedAmount}\t` +
     `${held.cooldownAmount}\t${field(held.cooldownEnd)}\t${held.effectiveStake}\t${field(x.tier.name)}\t${x.tier.discountBps}\t` +
-    `${live ? x.programTier : 0}\t${x.slot}\t${x.commitment}\t${live ? "f" : "t"}\t${field(x.signature)}\n`
+    `${live ? x.programTier : 0}\t${x.slot}\t${x.commitment}\t${live ? "f" : "t"}\n`
   );
 }
 
@@ -68,8 +76,12 @@ export class StagingRows {
   private buffers: Buffer[] = [];
   private used: number[] = [];
   private rows = 0;
+  private newest: bigint | null = null;
+  private gone = false;
 
   add(change: StakeChange): void {
+    if (change.kind === "gone") this.gone = true;
+    if (this.newest === null || change.slot > this.newest) this.newest = change.slot;
     const row = stagingRow(change);
     const bytes = Buffer.byteLength(row);
     let last = this.buffers.length - 1;
@@ -86,6 +98,16 @@ export class StagingRows {
     return this.rows;
   }
 
+  /** Newest slot among the rows, or null when there are none. */
+  get newestSlot(): bigint | null {
+    return this.newest;
+  }
+
+  /** Whether every row is a live account (none closes a row). */
+  get allLive(): boolean {
+    return !this.gone;
+  }
+
   /** The COPY text, in chunks. */
   text(): Buffer[] {
     return this.buffers.map((b, i) => b.subarray(0, this.used[i]));
@@ -100,6 +122,8 @@ export class StagingRows {
     this.buffers = [];
     this.used = [];
     this.rows = 0;
+    this.newest = null;
+    this.gone = false;
   }
 }
 
@@ -150,9 +174,9 @@ applied AS (
 ),
 logged AS (
   INSERT INTO stake_events (address, owner, pool, slot, source, previous_effective_stake, effective_stake,
-                            discount_tier, closed, signature)
-  SELECT a.address, a.owner, a.pool, a.slot, $2, a.previous_effective_stake, a.effective_stake, a.discount_tier, a.closed, i.signature
-  FROM applied a JOIN stakes_staging i ON i.address = a.address
+                            discount_tier, closed)
+  SELECT a.address, a.owner, a.pool, a.slot, $2, a.previous_effective_stake, a.effective_stake, a.discount_tier, a.closed
+  FROM applied a
   WHERE a.changed AND NOT ($3 AND a.new_row)
 ),
 summary AS (
@@ -172,6 +196,34 @@ UNION ALL
 SELECT 'conflict', w.address, w.slot::text, NULL, NULL, NULL
 FROM would_be w JOIN prev p ON p.address = w.address
 WHERE ${differs("p", "w")}`;
+
+/** The rows of a batch that are all new: COPY into `stakes` itself and the notice; null when a row exists. */
+async function copyNewRows(pool: pg.Pool, rows: StagingRows, o: BulkWriteOptions): Promise<BatchResult | null> {
+  const client = await pool.connect();
+  let broken: Error | undefined;
+  try {
+    await client.query("BEGIN");
+    const batch = (await client.query<{ id: string }>("SELECT nextval('stake_write_batch_seq')::text AS id")).rows[0]!.id;
+    // Read by write_batch's default for every row the COPY inserts (migration 2026_11_30_000).
+    await client.query("SELECT set_config('kamiyo.write_batch', $1, true)", [batch]);
+    await pipeline(Readable.from(rows.text()), client.query(copyFrom(`COPY stakes (${STAGING_COLUMNS}) FROM STDIN`)));
+    const notice: StakeBatchNotice = { batch, pool: o.pool, rows: rows.count, slot: String(rows.newestSlot) };
+    await client.query("SELECT pg_notify($1, $2)", [STAKE_CHANGES_CHANNEL, JSON.stringify(notice)]);
+    await client.query("COMMIT");
+    return { applied: rows.count, changed: rows.count, newestSlot: rows.newestSlot, sameSlotConflicts: [] };
+  } catch (err) {
+    await client.query("ROLLBACK").catch(() => undefined);
+    const code = (err as { code?: string }).code;
+    // The connection is not reused after a COPY that failed midway.
+    broken = err instanceof Error ? err : new Error(String(err));
+    if (code === UNIQUE_VIOLATION || (code !== undefined && TRANSIENT.has(code))) return null;
+    throw err;
+  } finally {
+    client.release(broken);
+  }
+}
+
+const UNIQUE_VIOLATION = "23505";
 
 /** Postgres gave up on the transaction for a reason that a retry resolves (deadlock, serialization). */
 const TRANSIENT = new Set(["40P01", "40001"]);
@@ -194,7 +246,7 @@ async function writeOnce(client: pg.PoolClient, rows: StagingRows, o: BulkWriteO
       `CREATE TEMP TABLE IF NOT EXISTS stakes_staging (
          address text, owner text, pool text, staked_amount numeric(20,0), cooldown_amount numeric(20,0),
          cooldown_end int8, effective_stake numeric(20,0), discount_tier text, discount_bps int4, program_tier int2,
-         slot int8, commitment text, closed bool, signature text
+         slot int8, commitment text, closed bool
        ) ON COMMIT DELETE ROWS`,
     );
     await pipeline(Readable.from(rows.text()), client.query(copyFrom(`COPY stakes_staging (${STAGING_COLUMNS}) FROM STDIN`)));
@@ -214,6 +266,13 @@ async function writeOnce(client: pg.PoolClient, rows: StagingRows, o: BulkWriteO
  * once written. Retried on deadlock or serialization failure; any other error is thrown.
  */
 export async function writeStagedStakes(pool: pg.Pool, rows: StagingRows, o: BulkWriteOptions): Promise<BatchResult> {
+  if (o.initialFill && rows.allLive && rows.count > 0) {
+    const copied = await copyNewRows(pool, rows, o);
+    if (copied) {
+      rows.release();
+      return copied;
+    }
+  }
   for (let attempt = 1; ; attempt++) {
     const client = await pool.connect();
     let broken: Error | undefined;
