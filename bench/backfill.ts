@@ -9,7 +9,9 @@
  * upsert per batch, one NOTIFY per batch), peak RSS and heap of this process during it, the COPY time, and
  * then the gRPC source's freshness: from a chain change (surfnet_setAccount of a stake account, over RPC) to
  * the committed `stakes` row (its notification), p50/p99 over --samples changes.
- * Uses DATABASE_URL (default: the test database) and a schema of its own, dropped at the end.
+ * Uses DATABASE_URL (default: the test database) and a schema of its own, dropped at the end. The npm script
+ * runs it under the service's own Node flags (bin/kamiyo-stake.js: a young generation of at most 8 MiB
+ * semi-spaces), so that the memory figures are the indexer's as it runs.
  */
 import { loadLocalnetConfig } from "../localnet/demo-env.ts";
 import { spawn } from "node:child_process";
