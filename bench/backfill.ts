@@ -119,7 +119,7 @@ async function measureFreshness(indexer: Indexer, waiters: Map<string, () => voi
     out.push(performance.now() - t0);
   }
   if (!indexer.isLeader) throw new Error("the indexer lost its leadership during the freshness samples");
-  return out.sort((a, b) => a - b);
+  return out;
 }
 
 say(`creating ${accounts.toLocaleString("en")} UserStake accounts on a local chain (child process)...`);
@@ -247,10 +247,12 @@ try {
         if (Date.now() - settled > 300_000) throw new Error("the gRPC source did not settle within 300 s");
         await new Promise((r) => setTimeout(r, 100));
       }
-      const freshness = await measureFreshness(indexer, noticeWaiters);
+      const inOrder = await measureFreshness(indexer, noticeWaiters);
+      const slowestAt = inOrder.indexOf(Math.max(...inOrder)) + 1;
+      const freshness = [...inOrder].sort((a, b) => a - b);
       say(
         `  ${liveSource} source freshness (chain change -> stakes row), ${freshness.length} samples: p50 ${percentile(freshness, 50).toFixed(1)} ms, ` +
-          `p99 ${percentile(freshness, 99).toFixed(1)} ms, max ${freshness[freshness.length - 1]!.toFixed(1)} ms (load average ${loadavg().map((l) => l.toFixed(2)).join(" ")})`,
+          `p99 ${percentile(freshness, 99).toFixed(1)} ms, max ${freshness[freshness.length - 1]!.toFixed(1)} ms (sample ${slowestAt}) (load average ${loadavg().map((l) => l.toFixed(2)).join(" ")})`,
       );
     } catch (err) {
       say(`  ${liveSource} source freshness: not measured: ${(err as Error).message}`);
