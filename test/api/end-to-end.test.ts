@@ -137,9 +137,15 @@ describe("start composition", () => {
     await s.startDeferred("indexer");
     expect((await fetch(`${s.apiUrl}/ready`)).status).toBe(200);
     expect(await waitForStaked(s, wallet, 250_000n * KAMIYO)).toMatchObject({ tier: "silver" });
-    await waitFor("the stored delivery to be done", async () => {
-      const row = await s.schema.db.selectFrom("webhook_deliveries").select("status").where("id", "=", stored.id).executeTakeFirstOrThrow();
-      return row.status === "done";
-    });
+    // An attempt that fails for a reason a retry fixes (a node short of the delivery's slot, a busy database)
+    // is retried after 1, 2, 4 and 8 s (webhookRetryBaseMs, doubling): the wait covers that schedule.
+    await waitFor(
+      "the stored delivery to be done",
+      async () => {
+        const row = await s.schema.db.selectFrom("webhook_deliveries").select("status").where("id", "=", stored.id).executeTakeFirstOrThrow();
+        return row.status === "done";
+      },
+      { timeoutMs: 30_000 },
+    );
   });
 });
