@@ -119,8 +119,12 @@ function parseSwapRequest(o: SwapDesk["o"], body: unknown) {
   return { user, inputMint, outputMint, inAmount, threshold };
 }
 
-export function swap(d: SwapDesk, body: unknown) {
-  const { o, state: s, log } = d;
+/**
+ * What both swap answers start from: the parsed request, what reaches the user (less than the threshold when
+ * the price is set to move), and the token accounts of both legs.
+ */
+function swapLegs(d: SwapDesk, body: unknown) {
+  const { o, state: s } = d;
   const { user, inputMint, outputMint, inAmount, threshold } = parseSwapRequest(o, body);
   let delivered = outFor(o, inputMint, inAmount, s.price);
   const moved = s.failing > 0;
@@ -134,10 +138,29 @@ export function swap(d: SwapDesk, body: unknown) {
   const outProgram = tokenProgramOf(o, outputMint);
   const inMint = new PublicKey(inputMint);
   const outMint = new PublicKey(outputMint);
-  const userIn = getAssociatedTokenAddressSync(inMint, user, true, inProgram);
-  const userOut = getAssociatedTokenAddressSync(outMint, user, true, outProgram);
-  const liqIn = getAssociatedTokenAddressSync(inMint, o.liquidity.publicKey, true, inProgram);
-  const liqOut = getAssociatedTokenAddressSync(outMint, o.liquidity.publicKey, true, outProgram);
+  return {
+    user,
+    inputMint,
+    outputMint,
+    inAmount,
+    threshold,
+    delivered,
+    moved,
+    inProgram,
+    outProgram,
+    inMint,
+    outMint,
+    userIn: getAssociatedTokenAddressSync(inMint, user, true, inProgram),
+    userOut: getAssociatedTokenAddressSync(outMint, user, true, outProgram),
+    liqIn: getAssociatedTokenAddressSync(inMint, o.liquidity.publicKey, true, inProgram),
+    liqOut: getAssociatedTokenAddressSync(outMint, o.liquidity.publicKey, true, outProgram),
+  };
+}
+
+export function swap(d: SwapDesk, body: unknown) {
+  const { o, state: s, log } = d;
+  const { user, inputMint, outputMint, inAmount, threshold, delivered, moved, inProgram, outProgram, inMint, outMint, userIn, userOut, liqIn, liqOut } =
+    swapLegs(d, body);
   const before = o.chain.getAccount(userOut.toBase58());
   const balanceBefore =
     before && before.data.length >= TOKEN_AMOUNT_OFFSET + 8 ? Buffer.from(before.data).readBigUInt64LE(TOKEN_AMOUNT_OFFSET) : 0n;
@@ -171,21 +194,7 @@ const asJson = (ix: TransactionInstruction) => ({
 
 export function swapInstructions(d: SwapDesk, body: unknown) {
   const { o, state: s, log } = d;
-  const { user, inputMint, outputMint, inAmount, threshold } = parseSwapRequest(o, body);
-  let delivered = outFor(o, inputMint, inAmount, s.price);
-  if (s.failing > 0) {
-    s.failing -= 1;
-    s.counts.failedSwaps += 1;
-    delivered = threshold > 0n ? threshold - 1n : 0n;
-  }
-  const inProgram = tokenProgramOf(o, inputMint);
-  const outProgram = tokenProgramOf(o, outputMint);
-  const inMint = new PublicKey(inputMint);
-  const outMint = new PublicKey(outputMint);
-  const userIn = getAssociatedTokenAddressSync(inMint, user, true, inProgram);
-  const userOut = getAssociatedTokenAddressSync(outMint, user, true, outProgram);
-  const liqIn = getAssociatedTokenAddressSync(inMint, o.liquidity.publicKey, true, inProgram);
-  const liqOut = getAssociatedTokenAddressSync(outMint, o.liquidity.publicKey, true, outProgram);
+  const { user, inAmount, threshold, delivered, inProgram, outProgram, outMint, userIn, userOut, liqIn, liqOut } = swapLegs(d, body);
   const hostile = s.draining > 0;
   const data = Buffer.alloc(32);
   ROUTE_DISCRIMINATOR.copy(data, 0);
