@@ -34,6 +34,18 @@ export interface Staging {
   take(): StagedBatch;
 }
 
+/**
+ * Writes what `staging` holds, batch after batch (an address read twice starts a new batch), and returns each
+ * batch's result. At least one batch is written, so that reads which were all undecodable are still reported.
+ */
+export async function writeAllStaged<T>(staging: Staging, write: (batch: StagedBatch) => Promise<T>): Promise<T[]> {
+  const results: T[] = [];
+  do {
+    results.push(await write(staging.take()));
+  } while (staging.size > 0);
+  return results;
+}
+
 export interface BulkWritePath {
   staging(): Staging;
   write(batch: StagedBatch, source: StakeEventSource, opts: { initialFill: boolean }): Promise<WriteResult>;
@@ -98,15 +110,14 @@ export function createBulkWritePath(o: { pool: pg.Pool; target: PoolTarget; logg
       const s = staging();
       for (const read of reads) s.add(read);
       const total: WriteResult = { source, applied: 0, changed: 0, refused: 0, newestSlot: null, sameSlotConflicts: [], undecodable: [] };
-      do {
-        const r = await write(s.take(), source, opts);
+      for (const r of await writeAllStaged(s, (batch) => write(batch, source, opts))) {
         total.applied += r.applied;
         total.changed += r.changed;
         total.refused += r.refused;
         if (r.newestSlot !== null && (total.newestSlot === null || r.newestSlot > total.newestSlot)) total.newestSlot = r.newestSlot;
         total.sameSlotConflicts.push(...r.sameSlotConflicts);
         total.undecodable.push(...r.undecodable);
-      } while (s.size > 0);
+      }
       return total;
     },
   };

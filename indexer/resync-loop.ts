@@ -14,7 +14,7 @@ import type { Commitment } from "../src/config.ts";
 import { describeError, isRetryable, StoppedError } from "../src/errors.ts";
 import { sleep, type Backoff } from "../src/retry.ts";
 import { isUnsupportedMethod, runBackfill, runIncrementalResync, type BackfillResult } from "./backfill.ts";
-import type { StagedBatch, Staging } from "./bulk-write.ts";
+import { writeAllStaged, type StagedBatch, type Staging } from "./bulk-write.ts";
 import type { IndexerMetrics } from "./metrics.ts";
 import type { IndexerOptions } from "./options.ts";
 import type { RpcClient } from "./rpc-client.ts";
@@ -81,7 +81,7 @@ export function createResyncLoop(o: ResyncLoopOptions): ResyncLoop {
         apply: async (reads) => {
           const staging = o.staging();
           for (const read of reads) staging.add(read);
-          while (staging.size > 0) await o.write(staging.take(), { source: "resync", initialFill: false });
+          await writeAllStaged(staging, (batch) => o.write(batch, { source: "resync", initialFill: false }));
         },
         signal: o.signal,
       });
