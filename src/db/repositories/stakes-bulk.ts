@@ -197,13 +197,23 @@ SELECT 'conflict', w.address, w.slot::text, NULL, NULL, NULL
 FROM would_be w JOIN prev p ON p.address = w.address
 WHERE ${differs("p", "w")}`;
 
+/** Postgres gave up on the transaction for a reason that a retry resolves (deadlock, serialization). */
+const TRANSIENT = new Set(["40P01", "40001"]);
+/** A row with this key exists (an initial fill's COPY met a row the live source wrote). */
+const UNIQUE_VIOLATION = "23505";
+
+/** A new batch id, from the sequence whose values stamp `write_batch`. */
+async function nextBatchId(client: pg.PoolClient): Promise<string> {
+  return (await client.query<{ id: string }>("SELECT nextval('stake_write_batch_seq')::text AS id")).rows[0]!.id;
+}
+
 /** The rows of a batch that are all new: COPY into `stakes` itself and the notice; null when a row exists. */
 async function copyNewRows(pool: pg.Pool, rows: StagingRows, o: BulkWriteOptions): Promise<BatchResult | null> {
   const client = await pool.connect();
   let broken: Error | undefined;
   try {
     await client.query("BEGIN");
-    const batch = (await client.query<{ id: string }>("SELECT nextval('stake_write_batch_seq')::text AS id")).rows[0]!.id;
+    const batch = await nextBatchId(client);
     // Read by write_batch's default for every row the COPY inserts (migration 2026_11_30_000).
     await client.query("SELECT set_config('kamiyo.write_batch', $1, true)", [batch]);
     await pipeline(Readable.from(rows.text()), client.query(copyFrom(`COPY stakes (${STAGING_COLUMNS}) FROM STDIN`)));
@@ -223,10 +233,6 @@ async function copyNewRows(pool: pg.Pool, rows: StagingRows, o: BulkWriteOptions
   }
 }
 
-const UNIQUE_VIOLATION = "23505";
-
-/** Postgres gave up on the transaction for a reason that a retry resolves (deadlock, serialization). */
-const TRANSIENT = new Set(["40P01", "40001"]);
 const ATTEMPTS = 5;
 
 export interface BulkWriteOptions {
@@ -251,7 +257,7 @@ async function writeOnce(client: pg.PoolClient, rows: StagingRows, o: BulkWriteO
     );
     await pipeline(Readable.from(rows.text()), client.query(copyFrom(`COPY stakes_staging (${STAGING_COLUMNS}) FROM STDIN`)));
     await client.query("ANALYZE stakes_staging");
-    const batch = (await client.query<{ id: string }>("SELECT nextval('stake_write_batch_seq')::text AS id")).rows[0]!.id;
+    const batch = await nextBatchId(client);
     const result = await client.query<ResultRow>(UPSERT, [batch, o.source, o.initialFill, o.pool]);
     await client.query("COMMIT");
     return batchResult(result.rows);
